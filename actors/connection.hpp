@@ -1,0 +1,43 @@
+// The connection actor: one per WebSocket. Parses the client's frames, subscribes to the
+// streams its principal reads (found through the registry), forwards owners' frame batches
+// to the socket and the client's acks to the owners. Talks to its socket only through the
+// weak ws_sink handle; the socket talks to it only by (frame_atom, text) and (closed_atom).
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "actors/interfaces.hpp"
+#include "config/config.hpp"
+#include "net/codec/jwt.hpp"
+#include "net/codec/metrics.hpp"
+#include "net/codec/rate_limiter.hpp"
+#include "net/ws_sink.hpp"
+
+namespace sb {
+
+struct connection_deps {
+  caf::actor registry;
+  const config::settings* cfg = nullptr;
+  codec::metrics* metrics = nullptr;
+  codec::rate_limiter* principal_limiter = nullptr;  // shared by every connection, thread-safe
+};
+
+struct connection_state {
+  std::weak_ptr<net::ws_sink> sink;
+  codec::principal who;
+  bool greeted = false;
+  std::vector<std::string> streams;                      // what the principal reads
+  std::unordered_map<std::string, caf::actor> owners;    // stream → owner, once resolved
+  std::unordered_map<std::string, uint64_t> early_acks;  // acks sent before the owner was found
+  std::unordered_map<std::string, uint64_t> sent;        // stream → last seq sent to the socket
+  static inline const char* name = "sb.connection";
+};
+
+caf::behavior connection(caf::stateful_actor<connection_state>* self,
+                         std::weak_ptr<net::ws_sink> sink, codec::principal who,
+                         connection_deps deps);
+
+}  // namespace sb

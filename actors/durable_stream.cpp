@@ -1,0 +1,298 @@
+#include "actors/durable_stream.hpp"
+
+#include <algorithm>
+
+#include "actors/entry_id.hpp"
+#include "net/codec/frames.hpp"
+
+namespace sb {
+
+namespace {
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+frame_ptr push_frame(const std::string& stream, const storage::stored_entry& e) {
+  return std::make_shared<const std::string>(
+      codec::encode_push(stream, e.seq, e.id, e.ts_ms, e.kind, e.data));
+}
+
+}  // namespace
+
+durable_stream::durable_stream(caf::event_based_actor* self, std::string stream, stream_deps deps)
+    : self_(self), stream_(std::move(stream)), deps_(deps) {
+  durable_seq_ = assigned_seq_ = deps_.store->last_seq(stream_);
+}
+
+caf::message_handler durable_stream::handlers() {
+  return {
+      [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
+             bool has_resume) { subscribe(std::move(conn), principal, resume, has_resume); },
+      [this](ack_atom, const std::string& principal, uint64_t seq) { ack(principal, seq); },
+      [this](poll_atom, const std::string& principal, uint64_t after, bool has_after,
+             uint32_t timeout_ms) {
+        auto rp = self_->make_response_promise();
+        poll(principal, after, has_after, timeout_ms, rp);
+        return rp;
+      },
+      [this](poll_expiry_atom, uint64_t token) {
+        auto it = std::find_if(polls_.begin(), polls_.end(),
+                               [&](const poll_waiter& w) { return w.token == token; });
+        if (it == polls_.end()) return;
+        it->rp.deliver(poll_result{stream_, it->after, {}});
+        polls_.erase(it);
+      },
+      [this](flush_atom) { flush(); },
+      [this](durable_atom, uint64_t first, uint64_t last, const std::string& error) {
+        on_durable(first, last, error);
+      },
+      [this](tick_atom) {
+        tick_scheduled_ = false;
+        redeliver_overdue();
+        schedule_tick();
+      },
+      [this](inspect_atom) { return describe(); },
+  };
+}
+
+void durable_stream::append(append_request req, caf::response_promise rp) {
+  if (failed_) {
+    rp.deliver(make_error(stream_errc::storage_failed, "storage failed; retry later"));
+    return;
+  }
+  const auto& key = req.idempotency_key;
+  if (!key.empty()) {
+    if (auto it = pending_keys_.find(key); it != pending_keys_.end()) {
+      // The first append with this key is not durable yet: answer both when it is.
+      for (auto* q : {&unflushed_, &in_flight_})
+        for (auto& p : *q)
+          if (p.seq == it->second) {
+            p.waiters.push_back(std::move(rp));
+            return;
+          }
+    }
+    if (auto hit = deps_.store->idempotency(stream_, key, wall_ms())) {
+      deps_.metrics->orders_duplicate.fetch_add(1, std::memory_order_relaxed);
+      rp.deliver(append_result{stream_, hit->seq, hit->id, true});
+      return;
+    }
+  }
+  pending_append p{++assigned_seq_, std::move(req), {}, nullptr, {}, clock::now()};
+  p.waiters.push_back(std::move(rp));
+  if (!key.empty()) pending_keys_.emplace(key, p.seq);
+  unflushed_.push_back(std::move(p));
+  // Appends already in the mailbox join this flush: one write and one fan-out per wake-up.
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    self_->send(self_, flush_atom::value);
+  }
+}
+
+void durable_stream::flush() {
+  flush_scheduled_ = false;
+  if (unflushed_.empty()) return;
+  storage::write_set set;
+  const auto now = wall_ms();
+  const auto expires = now + std::chrono::milliseconds(deps_.cfg->storage.idempotency_ttl).count();
+  for (auto& p : unflushed_) {
+    storage::stored_entry e{p.seq,      make_entry_id(now), now,
+                            p.req.kind, p.req.data,         p.req.idempotency_key};
+    set.put_entry(stream_, e);
+    if (!e.idempotency_key.empty())
+      set.put_idempotency(stream_, e.idempotency_key, {e.seq, e.id}, expires);
+    p.frame = push_frame(stream_, e);
+    p.id = std::move(e.id);
+  }
+  const uint64_t first = unflushed_.front().seq, last = unflushed_.back().seq;
+  std::move(unflushed_.begin(), unflushed_.end(), std::back_inserter(in_flight_));
+  unflushed_.clear();
+  auto owner = caf::actor_cast<caf::actor>(self_);
+  deps_.commit->submit(std::move(set), [owner, first, last](const std::string& error) {
+    caf::anon_send(owner, durable_atom::value, first, last, error);
+  });
+}
+
+void durable_stream::on_durable(uint64_t first, uint64_t last, const std::string& error) {
+  if (!error.empty()) {
+    fail_pending(error);
+    return;
+  }
+  const auto now = clock::now();
+  while (!in_flight_.empty() && in_flight_.front().seq <= last) {
+    auto& p = in_flight_.front();
+    for (auto& w : p.waiters) w.deliver(append_result{stream_, p.seq, p.id, false});
+    if (!p.req.idempotency_key.empty()) pending_keys_.erase(p.req.idempotency_key);
+    deps_.metrics->push_latency.observe(std::chrono::duration<double>(now - p.received).count());
+    tail_.push_back({p.seq, std::move(p.frame)});
+    durable_seq_ = p.seq;
+    in_flight_.pop_front();
+  }
+  while (tail_.size() > deps_.cfg->delivery.tail_cache) tail_.pop_front();
+  for (auto& [addr, sub] : subscribers_) pump(sub);
+  for (auto it = polls_.begin(); it != polls_.end();) {
+    if (it->after < durable_seq_) {
+      answer_poll(*it);
+      it = polls_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  (void)first;
+}
+
+void durable_stream::fail_pending(const std::string& error) {
+  // A failed synced write leaves seqs that may never exist: stop taking appends and let the
+  // registry respawn this owner, which reloads the stream's last seq from storage.
+  failed_ = true;
+  auto err = make_error(stream_errc::storage_failed, "storage write failed: " + error);
+  for (auto* q : {&in_flight_, &unflushed_})
+    for (auto& p : *q)
+      for (auto& w : p.waiters) w.deliver(err);
+  in_flight_.clear();
+  unflushed_.clear();
+  pending_keys_.clear();
+  self_->quit(err);
+}
+
+void durable_stream::subscribe(caf::actor conn, const std::string& principal, uint64_t resume,
+                               bool has_resume) {
+  const auto addr = conn.address();
+  if (!subscribers_.count(addr)) self_->monitor(conn);
+  auto& sub = subscribers_[addr];
+  sub.conn = std::move(conn);
+  sub.principal = principal;
+  sub.delivered = std::min(has_resume ? resume : acked(principal), durable_seq_);
+  sub.unacked_since = {};
+  pump(sub);
+  schedule_tick();
+}
+
+uint64_t durable_stream::acked(const std::string& principal) {
+  auto it = acked_.find(principal);
+  if (it == acked_.end())
+    it = acked_.emplace(principal, deps_.store->cursor(stream_, principal)).first;
+  return it->second;
+}
+
+void durable_stream::ack(const std::string& principal, uint64_t seq) {
+  seq = std::min(seq, durable_seq_);
+  auto& cursor = acked_[principal];
+  if (cursor == 0) cursor = deps_.store->cursor(stream_, principal);
+  if (seq <= cursor) return;
+  deps_.metrics->entries_acked.fetch_add(seq - cursor, std::memory_order_relaxed);
+  cursor = seq;
+  storage::write_set set;
+  set.put_cursor(stream_, principal, seq);
+  deps_.commit->submit(std::move(set), [](const std::string&) {});
+  const auto now = clock::now();
+  for (auto& [addr, sub] : subscribers_) {
+    if (sub.principal != principal) continue;
+    sub.delivered = std::max(sub.delivered, seq);
+    sub.unacked_since = sub.delivered > seq ? now : clock::time_point{};
+    pump(sub);  // the unacked window moved
+  }
+}
+
+void durable_stream::pump(subscriber& sub) {
+  const auto& limits = deps_.cfg->delivery;
+  const uint64_t floor = acked(sub.principal);
+  sub.delivered = std::max(sub.delivered, floor);
+  while (sub.delivered < durable_seq_) {
+    const uint64_t unacked = sub.delivered - floor;
+    if (unacked >= limits.max_unacked) break;  // wait for acks before sending more
+    const size_t n = std::min<uint64_t>(
+        {limits.replay_batch, limits.max_unacked - unacked, durable_seq_ - sub.delivered});
+    auto frames = frames_after(sub.delivered, n);
+    if (frames.empty()) break;
+    sub.delivered += frames.size();
+    deps_.metrics->entries_pushed.fetch_add(frames.size(), std::memory_order_relaxed);
+    if (sub.unacked_since == clock::time_point{}) sub.unacked_since = clock::now();
+    self_->send(sub.conn, frame_batch{stream_, sub.delivered, std::move(frames)});
+  }
+}
+
+std::vector<frame_ptr> durable_stream::frames_after(uint64_t after, size_t limit) {
+  std::vector<frame_ptr> out;
+  out.reserve(limit);
+  if (!tail_.empty() && after + 1 >= tail_.front().seq) {
+    for (size_t i = after + 1 - tail_.front().seq; i < tail_.size() && out.size() < limit; ++i)
+      out.push_back(tail_[i].frame);
+    return out;
+  }
+  for (auto& e : deps_.store->read_after(stream_, after, limit))
+    out.push_back(push_frame(stream_, e));
+  deps_.metrics->replayed.fetch_add(out.size(), std::memory_order_relaxed);
+  return out;
+}
+
+void durable_stream::redeliver_overdue() {
+  const auto now = clock::now();
+  for (auto& [addr, sub] : subscribers_) {
+    const uint64_t floor = acked(sub.principal);
+    if (sub.delivered <= floor || sub.unacked_since == clock::time_point{}) continue;
+    if (now - sub.unacked_since < deps_.cfg->delivery.ack_timeout) continue;
+    deps_.metrics->redeliveries.fetch_add(sub.delivered - floor, std::memory_order_relaxed);
+    sub.delivered = floor;
+    sub.unacked_since = {};
+    pump(sub);
+  }
+}
+
+void durable_stream::schedule_tick() {
+  if (tick_scheduled_ || subscribers_.empty()) return;
+  tick_scheduled_ = true;
+  self_->delayed_send(self_, deps_.cfg->delivery.ack_timeout / 2, tick_atom::value);
+}
+
+void durable_stream::poll(const std::string& principal, uint64_t after, bool has_after,
+                          uint32_t timeout_ms, caf::response_promise rp) {
+  if (has_after) ack(principal, after);
+  poll_waiter w{next_poll_token_++, principal,
+                std::min(has_after ? after : acked(principal), durable_seq_), std::move(rp)};
+  if (w.after < durable_seq_ || timeout_ms == 0) {
+    answer_poll(w);
+    return;
+  }
+  self_->delayed_send(self_, std::chrono::milliseconds(timeout_ms), poll_expiry_atom::value,
+                      w.token);
+  polls_.push_back(std::move(w));
+}
+
+void durable_stream::answer_poll(poll_waiter& w) {
+  auto frames = frames_after(w.after, deps_.cfg->delivery.replay_batch);
+  const uint64_t cursor = w.after + frames.size();
+  w.rp.deliver(poll_result{stream_, cursor, std::move(frames)});
+}
+
+void durable_stream::on_down(const caf::down_msg& msg) {
+  subscribers_.erase(msg.source);
+}
+
+bool durable_stream::idle() const {
+  return subscribers_.empty() && unflushed_.empty() && in_flight_.empty() && polls_.empty();
+}
+
+std::string durable_stream::describe() const {
+  std::string out = "{\"stream\":" + codec::json_quote(stream_);
+  out += ",\"last_seq\":" + std::to_string(durable_seq_);
+  out += ",\"in_flight\":" + std::to_string(in_flight_.size() + unflushed_.size());
+  out += ",\"waiting_polls\":" + std::to_string(polls_.size());
+  out += ",\"mailbox\":" + std::to_string(self_->mailbox().size());
+  out += ",\"subscribers\":[";
+  bool first = true;
+  for (const auto& [addr, sub] : subscribers_) {
+    auto it = acked_.find(sub.principal);
+    const uint64_t floor = it == acked_.end() ? 0 : it->second;
+    out += first ? "" : ",";
+    first = false;
+    out +=
+        "{\"principal\":" + codec::json_quote(sub.principal) +
+        ",\"delivered\":" + std::to_string(sub.delivered) + ",\"acked\":" + std::to_string(floor) +
+        ",\"unacked\":" + std::to_string(sub.delivered > floor ? sub.delivered - floor : 0) + "}";
+  }
+  return out + "]}";
+}
+
+}  // namespace sb

@@ -1,0 +1,119 @@
+// The one durable-stream mechanism every stream owner is built on (orders today, conversations
+// and inboxes next): seq assignment, group-committed appends, fan-out to subscribed
+// connections, per-principal cumulative acks, replay, redelivery after ack_timeout and
+// long-poll waiters. It lives inside its owner actor and is only ever called on that actor's
+// thread; it is not an actor itself, so each owner adds its own messages around it.
+#pragma once
+#include <chrono>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/interfaces.hpp"
+#include "config/config.hpp"
+#include "net/codec/metrics.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/stream_store.hpp"
+
+namespace sb {
+
+// What every stream owner needs; owned by main and outliving the actor system.
+struct stream_deps {
+  storage::stream_store* store = nullptr;
+  storage::group_commit* commit = nullptr;
+  const config::settings* cfg = nullptr;
+  codec::metrics* metrics = nullptr;
+};
+
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+class durable_stream {
+ public:
+  durable_stream(caf::event_based_actor* self, std::string stream, stream_deps deps);
+
+  const std::string& name() const { return stream_; }
+  uint64_t last_seq() const { return durable_seq_; }
+
+  // The generic messages (subscribe, ack, poll, durable, flush, tick, inspect); the owner
+  // combines them with its own: `return my_handlers.or_else(stream.handlers())`.
+  caf::message_handler handlers();
+
+  // Appends an entry. `rp` is answered with append_result once the entry is synced (or with
+  // the first append's result for a repeated idempotency key), or with an error.
+  void append(append_request req, caf::response_promise rp);
+
+  // Forgets a subscriber whose actor went down; the owner's down handler calls it.
+  void on_down(const caf::down_msg& msg);
+
+  // No subscribers, no appends in flight, no waiting polls.
+  bool idle() const;
+
+  // Live state as JSON, for sbctl and /admin.
+  std::string describe() const;
+
+ private:
+  using clock = std::chrono::steady_clock;
+  struct subscriber {
+    caf::actor conn;
+    std::string principal;
+    uint64_t delivered = 0;             // highest seq sent to this connection
+    clock::time_point unacked_since{};  // when unacked entries were last sent; epoch if none
+  };
+  struct pending_append {
+    uint64_t seq;
+    append_request req;
+    std::vector<caf::response_promise> waiters;
+    frame_ptr frame;
+    std::string id;
+    clock::time_point received;
+  };
+  struct poll_waiter {
+    uint64_t token;
+    std::string principal;
+    uint64_t after;
+    caf::response_promise rp;
+  };
+  struct cached_entry {
+    uint64_t seq;
+    frame_ptr frame;
+  };
+
+  void subscribe(caf::actor conn, const std::string& principal, uint64_t resume, bool has_resume);
+  void ack(const std::string& principal, uint64_t seq);
+  void poll(const std::string& principal, uint64_t after, bool has_after, uint32_t timeout_ms,
+            caf::response_promise rp);
+  void flush();
+  void on_durable(uint64_t first, uint64_t last, const std::string& error);
+  void redeliver_overdue();
+  void schedule_tick();
+
+  uint64_t acked(const std::string& principal);
+  // Sends what the subscriber lacks, within its unacked window.
+  void pump(subscriber& sub);
+  // Frames for seqs in (after, after + limit], from the tail cache or storage.
+  std::vector<frame_ptr> frames_after(uint64_t after, size_t limit);
+  void answer_poll(poll_waiter& w);
+  void fail_pending(const std::string& error);
+
+  caf::event_based_actor* self_;
+  std::string stream_;
+  stream_deps deps_;
+  uint64_t assigned_seq_ = 0;  // last seq handed to an append
+  uint64_t durable_seq_ = 0;   // last seq synced to disk
+  bool flush_scheduled_ = false;
+  bool tick_scheduled_ = false;
+  bool failed_ = false;
+  std::deque<pending_append> unflushed_;                    // appended, not yet submitted
+  std::deque<pending_append> in_flight_;                    // submitted, not yet durable
+  std::unordered_map<std::string, uint64_t> pending_keys_;  // idempotency key → seq
+  std::deque<cached_entry> tail_;
+  std::unordered_map<caf::actor_addr, subscriber> subscribers_;
+  std::unordered_map<std::string, uint64_t> acked_;
+  std::vector<poll_waiter> polls_;
+  uint64_t next_poll_token_ = 1;
+};
+
+}  // namespace sb

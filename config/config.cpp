@@ -1,0 +1,266 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace sb::config {
+
+namespace {
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+bool parse_bool(const std::string& v, bool& out) {
+  if (v == "true" || v == "on" || v == "yes" || v == "1") return out = true, true;
+  if (v == "false" || v == "off" || v == "no" || v == "0") return out = false, true;
+  return false;
+}
+
+template <class T>
+bool parse_number(const std::string& v, T& out) {
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc{} && end == v.data() + v.size();
+}
+
+// Sizes: "1048576", "64KiB", "1MiB", "2GiB".
+bool parse_size(const std::string& v, size_t& out) {
+  size_t mult = 1;
+  std::string digits = v;
+  for (auto [suffix, m] : {std::pair{"KiB", size_t{1} << 10}, std::pair{"MiB", size_t{1} << 20},
+                           std::pair{"GiB", size_t{1} << 30}})
+    if (v.size() > 3 && v.ends_with(suffix)) {
+      mult = m;
+      digits = v.substr(0, v.size() - 3);
+    }
+  if (!parse_number(digits, out)) return false;
+  out *= mult;
+  return true;
+}
+
+// Durations: "250ms", "10s", "5m", "24h".
+bool parse_millis(const std::string& v, std::chrono::milliseconds& out) {
+  int64_t n = 0;
+  for (auto [suffix, m] :
+       {std::pair{"ms", 1}, std::pair{"s", 1000}, std::pair{"m", 60000}, std::pair{"h", 3600000}}) {
+    if (v.size() > std::string_view(suffix).size() && v.ends_with(suffix) &&
+        parse_number(v.substr(0, v.size() - std::string_view(suffix).size()), n)) {
+      out = std::chrono::milliseconds(n * m);
+      return n >= 0;
+    }
+  }
+  return false;
+}
+
+bool parse_seconds(const std::string& v, std::chrono::seconds& out) {
+  std::chrono::milliseconds ms;
+  if (!parse_millis(v, ms) || ms.count() % 1000 != 0) return false;
+  out = std::chrono::duration_cast<std::chrono::seconds>(ms);
+  return true;
+}
+
+std::vector<std::string> split(const std::string& v, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(v);
+  for (std::string item; std::getline(in, item, sep);)
+    if (auto t = trim(item); !t.empty()) out.push_back(t);
+  return out;
+}
+
+bool parse_host_port(const std::string& v, std::string& host, uint16_t& port) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = v.substr(0, colon);
+  return parse_number(v.substr(colon + 1), port);
+}
+
+// "m1:key1,*:key2"
+bool parse_service_keys(const std::string& v, std::vector<service_key>& out) {
+  out.clear();
+  for (const auto& item : split(v, ',')) {
+    auto colon = item.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) return false;
+    out.push_back({item.substr(0, colon), item.substr(colon + 1)});
+  }
+  return true;
+}
+
+using setter = std::function<bool(settings&, const std::string&)>;
+
+const std::map<std::string, setter>& setters() {
+  static const std::map<std::string, setter> table{
+      {"node.id", [](settings& s, const std::string& v) { return !(s.node.id = v).empty(); }},
+      {"node.listen",
+       [](settings& s, const std::string& v) {
+         return parse_host_port(v, s.node.listen_host, s.node.listen_port);
+       }},
+      {"node.data_dir",
+       [](settings& s, const std::string& v) { return !(s.node.data_dir = v).empty(); }},
+      {"node.dev_mode",
+       [](settings& s, const std::string& v) { return parse_bool(v, s.node.dev_mode); }},
+      {"node.io_threads",
+       [](settings& s, const std::string& v) { return parse_number(v, s.node.io_threads); }},
+      {"node.actor_threads",
+       [](settings& s, const std::string& v) { return parse_number(v, s.node.actor_threads); }},
+      {"cluster.seeds",
+       [](settings& s, const std::string& v) { return (s.cluster.seeds = split(v, ',')), true; }},
+      {"auth.secret", [](settings& s, const std::string& v) { return (s.auth.secret = v), true; }},
+      {"auth.service_keys",
+       [](settings& s, const std::string& v) {
+         return parse_service_keys(v, s.auth.service_keys);
+       }},
+      {"auth.dev_token_ttl",
+       [](settings& s, const std::string& v) { return parse_seconds(v, s.auth.dev_token_ttl); }},
+      {"limits.max_body",
+       [](settings& s, const std::string& v) { return parse_size(v, s.limits.max_body); }},
+      {"limits.max_frame",
+       [](settings& s, const std::string& v) { return parse_size(v, s.limits.max_frame); }},
+      {"limits.max_json_depth",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.max_json_depth); }},
+      {"limits.max_connections_per_ip",
+       [](settings& s, const std::string& v) {
+         return parse_number(v, s.limits.max_connections_per_ip);
+       }},
+      {"limits.max_connections",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.max_connections); }},
+      {"limits.principal_rate",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.principal_rate); }},
+      {"limits.principal_burst",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.principal_burst); }},
+      {"limits.ip_rate",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.ip_rate); }},
+      {"limits.ip_burst",
+       [](settings& s, const std::string& v) { return parse_number(v, s.limits.ip_burst); }},
+      {"limits.max_outbound_bytes",
+       [](settings& s, const std::string& v) {
+         return parse_size(v, s.limits.max_outbound_bytes);
+       }},
+      {"limits.max_poll_timeout",
+       [](settings& s, const std::string& v) {
+         return parse_seconds(v, s.limits.max_poll_timeout);
+       }},
+      {"delivery.ack_timeout",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.delivery.ack_timeout); }},
+      {"delivery.replay_batch",
+       [](settings& s, const std::string& v) { return parse_number(v, s.delivery.replay_batch); }},
+      {"delivery.tail_cache",
+       [](settings& s, const std::string& v) { return parse_number(v, s.delivery.tail_cache); }},
+      {"delivery.max_unacked",
+       [](settings& s, const std::string& v) { return parse_number(v, s.delivery.max_unacked); }},
+      {"storage.sync",
+       [](settings& s, const std::string& v) { return parse_bool(v, s.storage.sync); }},
+      {"storage.idempotency_ttl",
+       [](settings& s, const std::string& v) {
+         return parse_seconds(v, s.storage.idempotency_ttl);
+       }},
+  };
+  return table;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace
+
+settings defaults() {
+  return settings{};
+}
+
+std::string set_key(settings& s, const std::string& key, const std::string& value) {
+  auto it = setters().find(key);
+  if (it == setters().end()) return "unknown key '" + key + "'";
+  if (!it->second(s, value)) return "bad value for '" + key + "'";
+  return "";
+}
+
+std::string load_file(const std::string& path, settings& s) {
+  std::ifstream in(path);
+  if (!in) return "cannot read config file " + path;
+  std::string section, line;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    auto where = path + ":" + std::to_string(lineno) + ": ";
+    if (line.front() == '[') {
+      if (line.back() != ']') return where + "unterminated section header";
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) return where + "expected 'key = value'";
+    auto key = trim(line.substr(0, eq));
+    auto value = trim(line.substr(eq + 1));
+    if (!section.empty()) key = section + "." + key;
+    if (auto err = set_key(s, key, value); !err.empty()) return where + err;
+  }
+  return "";
+}
+
+std::string from_command_line(int argc, char** argv, settings& s) {
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    std::string value;
+    if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return "missing value for " + flag;
+    }
+    if (flag == "--config")
+      config_file = value;
+    else
+      flags.emplace_back(flag, value);
+  }
+  if (!config_file.empty())
+    if (auto err = load_file(config_file, s); !err.empty()) return err;
+  static const std::map<std::string, std::string> flag_keys{{"--node-id", "node.id"},
+                                                            {"--listen", "node.listen"},
+                                                            {"--data-dir", "node.data_dir"},
+                                                            {"--seeds", "cluster.seeds"}};
+  for (const auto& [flag, value] : flags) {
+    std::string err;
+    if (flag == "--set") {
+      auto eq = value.find('=');
+      if (eq == std::string::npos) return "--set expects key=value";
+      err = set_key(s, value.substr(0, eq), value.substr(eq + 1));
+    } else if (auto it = flag_keys.find(flag); it != flag_keys.end()) {
+      err = set_key(s, it->second, value);
+    } else {
+      return "unknown option " + flag;
+    }
+    if (!err.empty()) return flag + ": " + err;
+  }
+  return "";
+}
+
+std::string validate(const settings& s) {
+  if (s.node.dev_mode && !is_loopback(s.node.listen_host))
+    return "node.dev_mode is only allowed on a loopback address (node.listen)";
+  if (!s.node.dev_mode && s.auth.secret.size() < 32)
+    return "auth.secret must be at least 32 bytes outside dev mode";
+  for (const auto& k : s.auth.service_keys)
+    if (k.key.size() < 16 && !s.node.dev_mode)
+      return "auth.service_keys: key for '" + k.merchant + "' is shorter than 16 bytes";
+  if (s.node.io_threads == 0 || s.node.io_threads > 64) return "node.io_threads must be 1..64";
+  if (s.limits.max_body < 1024) return "limits.max_body must be at least 1KiB";
+  if (s.limits.max_frame < 1024) return "limits.max_frame must be at least 1KiB";
+  if (s.limits.max_json_depth < 2 || s.limits.max_json_depth > 256)
+    return "limits.max_json_depth must be 2..256";
+  if (s.delivery.ack_timeout.count() < 50) return "delivery.ack_timeout must be at least 50ms";
+  if (s.delivery.replay_batch == 0) return "delivery.replay_batch must be positive";
+  if (s.limits.max_poll_timeout.count() < 1) return "limits.max_poll_timeout must be >= 1s";
+  return "";
+}
+
+}  // namespace sb::config

@@ -1,0 +1,78 @@
+// Switchboard's configuration: the settings struct with the embedded dev-mode defaults, the
+// config-file parser, command-line overrides and validation. No globals: main builds one
+// `settings` and passes it down. Every key is documented in config/switchboard.example.conf.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sb::config {
+
+struct service_key {
+  std::string merchant;  // a merchant id, or "*" for every merchant
+  std::string key;
+};
+
+struct settings {
+  struct node_t {
+    std::string id = "node1";
+    std::string listen_host = "127.0.0.1";
+    uint16_t listen_port = 8080;
+    std::string data_dir = "./data";
+    // Dev mode: /api/dev/token exists and a fixed development secret applies. Loopback only.
+    bool dev_mode = true;
+    size_t io_threads = 1;     // asio threads serving sockets
+    size_t actor_threads = 0;  // CAF scheduler threads, 0 = one per core
+  } node;
+  struct cluster_t {
+    std::vector<std::string> seeds;  // host:port of other nodes
+  } cluster;
+  struct auth_t {
+    std::string secret;  // HS256 key for JWTs; required (>= 32 bytes) outside dev mode
+    std::vector<service_key> service_keys;
+    std::chrono::seconds dev_token_ttl{std::chrono::hours(12)};
+  } auth;
+  struct limits_t {
+    size_t max_body = 1 << 20;     // HTTP body bytes
+    size_t max_frame = 64 * 1024;  // WebSocket message bytes
+    size_t max_json_depth = 16;
+    size_t max_connections_per_ip = 20000;
+    size_t max_connections = 200000;
+    double principal_rate = 200;  // requests or frames per second per principal
+    double principal_burst = 400;
+    double ip_rate = 2000;  // requests per second per client IP
+    double ip_burst = 4000;
+    size_t max_outbound_bytes = 8 << 20;  // queued bytes per socket before it is dropped
+    std::chrono::seconds max_poll_timeout{60};
+  } limits;
+  struct delivery_t {
+    std::chrono::milliseconds ack_timeout{10000};  // unacked entries are pushed again after it
+    size_t replay_batch = 2000;                    // entries per replay round trip
+    size_t tail_cache = 4096;                      // recent entries kept in memory per stream
+    size_t max_unacked = 10000;  // a connection further behind is replayed from storage
+  } delivery;
+  struct storage_t {
+    bool sync = true;  // fsync the WAL before acknowledging; off only for experiments
+    std::chrono::seconds idempotency_ttl{std::chrono::hours(24)};
+  } storage;
+};
+
+// The embedded default configuration (dev mode, one node on 127.0.0.1:8080, data in ./data).
+settings defaults();
+
+// Applies `key = value` lines ([section] headers prefix keys: "[node]\nid = a" sets node.id).
+// Returns an empty string on success, else one line naming the file, line and problem.
+std::string load_file(const std::string& path, settings& s);
+
+// Applies one dotted key (e.g. "node.listen"). Returns an error line or "".
+std::string set_key(settings& s, const std::string& key, const std::string& value);
+
+// Parses the command line of the contract (--config, --node-id, --listen, --data-dir, --seeds,
+// --set key=value). The config file is loaded first, flags override it. Returns "" or an error.
+std::string from_command_line(int argc, char** argv, settings& s);
+
+// Checks the whole configuration; returns "" or one line naming the bad key.
+std::string validate(const settings& s);
+
+}  // namespace sb::config

@@ -1,0 +1,117 @@
+// switchboard: the daemon. Wires config → storage → actors → server explicitly (no globals),
+// and tears them down in reverse on SIGTERM/SIGINT: stop accepting, close WebSockets with
+// 1001, flush the storage writer, stop the actors.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/interfaces.hpp"
+#include "actors/merchant.hpp"
+#include "cluster/registry.hpp"
+#include "config/config.hpp"
+#include "net/bridge.hpp"
+#include "net/server.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/stream_store.hpp"
+
+namespace {
+
+// The development secret of the embedded default configuration (dev mode, loopback only).
+constexpr const char* dev_mode_secret = "switchboard-dev-mode-secret-not-for-production-use";
+constexpr const char* dev_mode_service_key = "dev-service-key";
+
+int fail(const std::string& line) {
+  std::fprintf(stderr, "switchboard: %s\n", line.c_str());
+  return 2;
+}
+
+void log(const std::string& line) {
+  std::fprintf(stderr, "switchboard: %s\n", line.c_str());
+}
+
+sb::cluster::owner_factory owner_factory(sb::stream_deps deps) {
+  return [deps](caf::local_actor* parent, const std::string& stream) -> caf::actor {
+    constexpr std::string_view orders = "orders:";
+    if (stream.starts_with(orders))
+      return parent->spawn(sb::merchant, stream.substr(orders.size()), deps);
+    return {};
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto settings = sb::config::defaults();
+  if (auto err = sb::config::from_command_line(argc, argv, settings); !err.empty())
+    return fail(err);
+  if (settings.node.dev_mode) {
+    if (settings.auth.secret.empty()) settings.auth.secret = dev_mode_secret;
+    if (settings.auth.service_keys.empty())
+      settings.auth.service_keys.push_back({"*", dev_mode_service_key});
+  }
+  if (auto err = sb::config::validate(settings); !err.empty()) return fail(err);
+
+  // Signals are taken by one thread with sigwait, so no other thread is ever interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  std::filesystem::create_directories(settings.node.data_dir, ec);
+  std::string error;
+  auto store = sb::storage::stream_store::open({settings.node.data_dir + "/streams", true}, error);
+  if (!store) return fail("cannot open storage in " + settings.node.data_dir + ": " + error);
+
+  sb::codec::metrics metrics;
+  sb::storage::group_commit commit(*store, settings.storage.sync, 4096,
+                                   [&metrics](size_t sets, int64_t micros) {
+                                     metrics.storage_rounds.fetch_add(1);
+                                     metrics.storage_sets.fetch_add(sets);
+                                     metrics.storage_write_latency.observe(micros / 1e6);
+                                   });
+
+  caf::actor_system_config cfg;
+  sb::register_message_types(cfg);
+  if (settings.node.actor_threads > 0)
+    cfg.set("scheduler.max-threads", settings.node.actor_threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  int exit_code = 0;
+  {
+    caf::actor_system sys{cfg};
+    sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
+    auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps));
+    sb::net::bridge actors(sys, registry);
+    {
+      sb::net::server server(settings, metrics, actors);
+      if (auto err = server.listen(); !err.empty()) {
+        exit_code = fail(err);
+      } else {
+        std::printf("switchboard listening on http://%s:%u\n", settings.node.listen_host.c_str(),
+                    server.port());
+        std::fflush(stdout);
+        log("node " + settings.node.id + (settings.node.dev_mode ? " in dev mode" : "") +
+            ", data in " + settings.node.data_dir);
+        std::thread waiter([&] {
+          int sig = 0;
+          sigwait(&signals, &sig);
+          log(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+              ", shutting down");
+          server.shutdown();
+        });
+        server.run();
+        if (waiter.joinable()) waiter.join();
+      }
+    }
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  }
+  commit.stop();
+  log("stopped");
+  return exit_code;
+}

@@ -1,0 +1,41 @@
+// The asio → CAF half of the bridge (ws_sink.hpp is the other half). asio handlers call these
+// to reach actors; every call returns at once and never blocks an asio thread. Callbacks run on
+// a CAF thread, exactly once, and must only post back to asio. Beast-free.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/connection.hpp"
+#include "actors/interfaces.hpp"
+
+namespace sb::net {
+
+class bridge {
+ public:
+  bridge(caf::actor_system& sys, caf::actor registry) : sys_(sys), registry_(std::move(registry)) {}
+
+  // Appends to the stream's owner, found through the registry.
+  void append(std::string stream, append_request req,
+              std::function<void(caf::expected<append_result>)> done);
+  // Long-polls the stream's owner for entries after `after` (or the principal's ack).
+  void poll(std::string stream, std::string principal, uint64_t after, bool has_after,
+            uint32_t timeout_ms, std::function<void(caf::expected<poll_result>)> done);
+  // Asks the stream's owner for its live state (JSON).
+  void inspect(std::string stream, std::function<void(caf::expected<std::string>)> done);
+
+  caf::actor spawn_connection(std::weak_ptr<ws_sink> sink, codec::principal who,
+                              connection_deps deps);
+  void frame(const caf::actor& conn, std::string text);
+  void closed(const caf::actor& conn);
+
+  const caf::actor& registry() const { return registry_; }
+
+ private:
+  caf::actor_system& sys_;
+  caf::actor registry_;
+};
+
+}  // namespace sb::net

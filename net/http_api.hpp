@@ -1,0 +1,76 @@
+// The HTTP API of docs/PROTOCOL.md, routed on plain request/response structs so that it
+// stays Beast-free. `handle` may be called from any asio thread; `reply` is called exactly
+// once, possibly later from a CAF thread, and must only post back to the session's strand.
+#pragma once
+#include <functional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "actors/connection.hpp"
+#include "config/config.hpp"
+#include "net/bridge.hpp"
+#include "net/codec/jwt.hpp"
+#include "net/codec/metrics.hpp"
+#include "net/codec/rate_limiter.hpp"
+
+namespace sb::net {
+
+struct http_request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path and query
+  std::string authorization;
+  std::string content_type;
+  std::string idempotency_key;
+  bool has_idempotency_key = false;
+  std::string body;
+  std::string client_ip;
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using responder = std::function<void(http_response)>;
+
+class http_api {
+ public:
+  http_api(const config::settings& cfg, codec::metrics& metrics, bridge& actors);
+
+  void handle(http_request req, responder reply);
+
+  // Authenticates a WebSocket upgrade (token in ?token= or Authorization) and applies the
+  // per-IP rate limit: the principal, or the error response to send instead of upgrading.
+  std::variant<codec::principal, http_response> authenticate_upgrade(const http_request& req);
+
+  // For connection actors: the shared per-principal limiter and their dependencies.
+  connection_deps connection_dependencies();
+
+  // Set once the node is shutting down: new requests answer 503.
+  void set_stopping() { stopping_ = true; }
+
+ private:
+  void post_order(const http_request& req, responder reply);
+  void poll(const http_request& req, responder reply);
+  void dev_token(const http_request& req, responder reply);
+  http_response static_file(const std::string& path) const;
+  // The JWT principal of the request, or the 401 to answer.
+  std::variant<codec::principal, http_response> jwt_principal(const http_request& req) const;
+  // A 429 when the key is over its budget, else nullopt-like status 0.
+  http_response limit(codec::rate_limiter& limiter, const std::string& key);
+
+  const config::settings& cfg_;
+  codec::metrics& metrics_;
+  bridge& actors_;
+  codec::rate_limiter ip_limiter_;
+  codec::rate_limiter principal_limiter_;
+  std::atomic<bool> stopping_{false};
+};
+
+http_response json_error(unsigned status, std::string_view code, std::string_view message);
+
+}  // namespace sb::net

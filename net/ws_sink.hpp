@@ -1,0 +1,22 @@
+// The CAF → asio half of the bridge: what a connection actor may do to its socket. Beast-free.
+// Implemented by websocket_session; every member is safe from any thread (it posts onto the
+// session's strand and never blocks). Actors hold it only as a weak_ptr.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sb::net {
+
+class ws_sink {
+ public:
+  virtual ~ws_sink() = default;
+  // Queues text frames, written in order and coalesced per wake-up. A socket whose queue
+  // exceeds limits.max_outbound_bytes is closed with 1008 (a reader too slow to keep up).
+  virtual void send(std::vector<std::shared_ptr<const std::string>> frames) = 0;
+  // Sends a close frame with `code` after the queued frames.
+  virtual void close(uint16_t code) = 0;
+};
+
+}  // namespace sb::net

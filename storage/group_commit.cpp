@@ -1,0 +1,96 @@
+#include "storage/group_commit.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+
+namespace sb::storage {
+
+group_commit::group_commit(stream_store& store, bool sync, size_t max_sets_per_round,
+                           std::function<void(size_t, int64_t)> observe_round)
+    : store_(store),
+      sync_(sync),
+      max_sets_(std::max<size_t>(1, max_sets_per_round)),
+      observe_round_(std::move(observe_round)),
+      thread_([this] { run(); }) {}
+
+group_commit::~group_commit() {
+  stop();
+}
+
+void group_commit::submit(write_set set, callback done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queue_.push_back({std::move(set), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  if (done) done("stopped");
+}
+
+void group_commit::stop() {
+  std::call_once(stop_once_, [this] {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  });
+}
+
+group_commit_stats group_commit::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void group_commit::run() {
+  std::vector<pending> round;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything submitted is committed
+    if (queue_.size() <= max_sets_) {
+      round.swap(queue_);
+    } else {
+      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_sets_);
+      round.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+    }
+    // Unlocked while writing and calling back: submitters never wait for the disk, and a
+    // callback may submit again.
+    lock.unlock();
+    commit(round);
+    round.clear();
+    lock.lock();
+  }
+}
+
+void group_commit::commit(std::vector<pending>& round) {
+  std::vector<const write_set*> sets;
+  sets.reserve(round.size());
+  for (const auto& p : round) sets.push_back(&p.set);
+
+  const auto start = std::chrono::steady_clock::now();
+  const std::string error = store_.apply(sets, sync_);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.rounds;
+    if (error.empty()) {
+      stats_.sets += round.size();
+    } else {
+      ++stats_.failures;
+    }
+  }
+  if (observe_round_) observe_round_(round.size(), micros);
+  for (auto& p : round) {
+    if (p.done) p.done(error);
+  }
+}
+
+}  // namespace sb::storage

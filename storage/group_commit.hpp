@@ -1,0 +1,60 @@
+// Group commit: one writer thread turns every write_set submitted since its last round into
+// one synced RocksDB write, so many concurrent appends share one fsync. `submit` is safe from
+// any thread and never blocks on I/O; `done` runs on the writer thread, in submission order.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/stream_store.hpp"
+
+namespace sb::storage {
+
+struct group_commit_stats {
+  uint64_t rounds = 0;    // synced writes issued
+  uint64_t sets = 0;      // write_sets committed
+  uint64_t failures = 0;  // rounds that failed
+};
+
+class group_commit {
+ public:
+  // error is empty on success. An empty callback is allowed (fire and forget).
+  using callback = std::function<void(const std::string& error)>;
+  // `observe_round` (optional) is called after each round with (sets, microseconds).
+  group_commit(stream_store& store, bool sync, size_t max_sets_per_round = 4096,
+               std::function<void(size_t, int64_t)> observe_round = {});
+  ~group_commit();  // stop()
+  group_commit(const group_commit&) = delete;
+  group_commit& operator=(const group_commit&) = delete;
+
+  void submit(write_set set, callback done);
+  // Commits everything submitted so far, then stops the thread. Later submits fail at once.
+  // Must not be called from a callback (it joins the writer thread).
+  void stop();
+  group_commit_stats stats() const;
+
+ private:
+  struct pending {
+    write_set set;
+    callback done;
+  };
+  void run();
+  void commit(std::vector<pending>& round);
+
+  stream_store& store_;
+  const bool sync_;
+  const size_t max_sets_;
+  std::function<void(size_t, int64_t)> observe_round_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<pending> queue_;
+  bool stopping_ = false;
+  group_commit_stats stats_;
+  std::once_flag stop_once_;
+  std::thread thread_;  // last: starts running once every other member is constructed
+};
+
+}  // namespace sb::storage

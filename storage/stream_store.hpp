@@ -1,0 +1,102 @@
+// The durable stream log: the only code that touches RocksDB. Stream entries, per-principal
+// acked cursors and idempotency keys, every key prefixed by the stream's partition (see
+// docs/storage.md). Reads are safe from any thread; writes go through `group_commit`.
+// Read and purge errors (I/O, corruption) throw std::runtime_error: reading them as "empty"
+// could make a writer reuse seqs. Stream names must not contain 0x00 (std::invalid_argument).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+class Env;
+}  // namespace rocksdb
+
+namespace sb::storage {
+
+struct stored_entry {
+  uint64_t seq = 0;
+  std::string id;
+  int64_t ts_ms = 0;
+  std::string kind;
+  std::string data;  // JSON
+  std::string idempotency_key;
+};
+
+struct idempotency_hit {
+  uint64_t seq = 0;
+  std::string id;
+};
+
+// A set of writes applied atomically by one RocksDB WriteBatch.
+class write_set {
+ public:
+  void put_entry(std::string_view stream, const stored_entry& e);
+  void put_cursor(std::string_view stream, std::string_view principal, uint64_t seq);
+  void put_idempotency(std::string_view stream, std::string_view key, const idempotency_hit& hit,
+                       int64_t expires_at_ms);
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+  struct op {
+    std::string key;
+    std::string value;
+  };
+  const std::vector<op>& ops() const { return ops_; }
+
+ private:
+  std::vector<op> ops_;
+};
+
+struct store_options {
+  std::string path;
+  bool create_if_missing = true;
+  // Optional RocksDB environment; tests inject I/O faults through it. Kept alive by the store.
+  std::shared_ptr<rocksdb::Env> env = nullptr;
+};
+
+class stream_store {
+ public:
+  // Opens (or creates) the store. On failure returns nullptr and sets `error` to one line.
+  static std::unique_ptr<stream_store> open(const store_options& opts, std::string& error);
+  ~stream_store();
+  stream_store(const stream_store&) = delete;
+  stream_store& operator=(const stream_store&) = delete;
+
+  // Highest seq stored for the stream, 0 when empty.
+  uint64_t last_seq(std::string_view stream) const;
+  // Entries with seq > after, ascending, at most `limit`.
+  std::vector<stored_entry> read_after(std::string_view stream, uint64_t after, size_t limit) const;
+  // Entries with seq < before, descending (newest first), at most `limit`.
+  std::vector<stored_entry> read_before(std::string_view stream, uint64_t before,
+                                        size_t limit) const;
+  // The principal's acked seq on the stream, 0 if it never acked.
+  uint64_t cursor(std::string_view stream, std::string_view principal) const;
+  // A live (not expired at now_ms) idempotency record.
+  std::optional<idempotency_hit> idempotency(std::string_view stream, std::string_view key,
+                                             int64_t now_ms) const;
+
+  // Applies the set atomically; with `sync` the call returns after the WAL is fsynced.
+  // Returns an empty string on success, else the error. Called by group_commit's thread.
+  std::string apply(const std::vector<const write_set*>& sets, bool sync);
+
+  // Deletes expired idempotency records; returns how many. Safe to call from any thread.
+  size_t purge_expired_idempotency(int64_t now_ms);
+
+ private:
+  stream_store(rocksdb::DB* db, std::shared_ptr<rocksdb::Env> env);
+  size_t purge_still_expired(const std::vector<std::string>& keys, int64_t now_ms);
+
+  std::shared_ptr<rocksdb::Env> env_;  // declared before db_: must outlive it
+  std::unique_ptr<rocksdb::DB> db_;
+  // Serializes apply() with purge's re-check-then-delete, so a sweep never deletes an
+  // idempotency record that a concurrent append has just renewed.
+  std::mutex write_mutex_;
+};
+
+}  // namespace sb::storage

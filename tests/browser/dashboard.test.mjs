@@ -1,0 +1,308 @@
+// The merchant dashboard in Debian's Chromium against a real switchboard daemon: live orders,
+// resuming after the daemon restarts, and order fields shown as text, never as HTML.
+// Run: cd tests/browser && npm install && node --test   (SWITCHBOARD_BIN overrides the binary)
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.SWITCHBOARD_BIN || path.resolve(here, '../../build/switchboard');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const MERCHANT = 'm1';
+const STREAM = `orders:${MERCHANT}`;
+const WAIT = 10_000; // the longest any single wait may take
+
+let dataDir;
+let daemon; // {proc, port, base}
+let browser;
+let context;
+let page;
+const dialogs = [];
+const pageErrors = [];
+const sockets = []; // every WebSocket the page opened: {ws, sent: [frame], received: [frame]}
+
+// ---- the daemon -------------------------------------------------------------------------------
+
+function startDaemon(listen) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['--listen', listen, '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let started = false;
+    const keep = (chunk) => (output = (output + chunk).slice(-65536));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${BIN} printed no "listening" line within ${WAIT} ms:\n${output.slice(-4000)}`));
+    }, WAIT);
+    proc.stdout.setEncoding('utf8').on('data', (chunk) => {
+      keep(chunk);
+      const match = /switchboard listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (!match || started) return;
+      started = true;
+      clearTimeout(timer);
+      const port = Number(match[1]);
+      resolve({ proc, port, base: `http://127.0.0.1:${port}` });
+    });
+    proc.stderr.setEncoding('utf8').on('data', keep);
+    proc.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${BIN}: ${err.message} (build it, or set SWITCHBOARD_BIN)`));
+    });
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const when = started ? 'unexpectedly' : 'before listening';
+      const what = `${BIN} exited ${when} (${code ?? signal}):\n${output.slice(-4000)}`;
+      if (started) console.error(what); // the waits that follow will fail; this says why
+      else reject(new Error(what));
+    });
+  });
+}
+
+async function stopDaemon(d) {
+  if (!d || d.proc.exitCode !== null || d.proc.signalCode !== null) return;
+  d.proc.removeAllListeners('exit'); // this exit is expected
+  const exited = new Promise((resolve) => d.proc.once('exit', resolve));
+  d.proc.kill('SIGTERM');
+  const killer = setTimeout(() => d.proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+async function postJson(urlPath, body, headers = {}) {
+  const response = await fetch(daemon.base + urlPath, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(WAIT),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+let serviceToken;
+async function postOrder(order) {
+  const claims = { sub: 'test-shop', role: 'service', mid: MERCHANT };
+  serviceToken ??= (await postJson('/api/dev/token', claims)).body.token;
+  const { status, body } = await postJson('/api/orders', { merchant: MERCHANT, ...order }, {
+    Authorization: `Bearer ${serviceToken}`,
+    'Idempotency-Key': `browser-test-${order.order_id}`,
+  });
+  assert.equal(status, 202, `POST /api/orders answered ${status}: ${JSON.stringify(body)}`);
+  assert.equal(body.stream, STREAM);
+  return body; // {stream, seq, id}
+}
+
+// ---- the page ---------------------------------------------------------------------------------
+
+const row = (id) => page.locator(`#orders tr[data-id="${id}"]`);
+
+async function expectRow(accepted, orderId, timeout = WAIT) {
+  await row(accepted.id).waitFor({ timeout });
+  assert.equal(await row(accepted.id).count(), 1, `order ${orderId} shown once`);
+  assert.equal(await row(accepted.id).locator('.order-id').textContent(), orderId);
+}
+
+before(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-browser-'));
+  daemon = await startDaemon('127.0.0.1:0');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: WAIT,
+  });
+  context = await browser.newContext();
+  context.setDefaultTimeout(WAIT);
+  page = await context.newPage();
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('websocket', (ws) => {
+    const record = { ws, sent: [], received: [] };
+    sockets.push(record);
+    ws.on('framesent', (f) => record.sent.push(parseFrame(f.payload)));
+    ws.on('framereceived', (f) => record.received.push(parseFrame(f.payload)));
+  });
+}, { timeout: 30_000 });
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await stopDaemon(daemon);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, { timeout: 15_000 });
+
+test('log in and see a posted order appear live', { timeout: 20_000 }, async () => {
+  await page.goto(`${daemon.base}/`);
+  await page.getByRole('link', { name: /Merchant dashboard/ }).click();
+  await page.waitForURL('**/dashboard.html');
+
+  await page.fill('#merchant', MERCHANT);
+  await page.fill('#user', 'alice');
+  await page.click('#login-submit');
+  await page.locator('#conn[data-state="live"]').waitFor();
+  assert.equal(await page.locator('#conn-text').textContent(), 'Live');
+  await waitFor(() => sockets.at(-1)?.sent.length > 0);
+  assert.equal(sockets.at(-1).sent[0].op, 'hello');
+
+  const accepted = await postOrder({ order_id: 'A-1', total: 12.5, currency: 'CNY' });
+  await expectRow(accepted, 'A-1');
+  const first = page.locator('#orders tr').first();
+  assert.equal(await first.getAttribute('data-id'), accepted.id, 'newest on top');
+  assert.equal(await first.locator('[data-field="total"] .field-value').textContent(), '12.5');
+  assert.match(await first.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+
+  // The page acks what it showed.
+  await waitFor(() =>
+    sockets.at(-1).sent.some((f) => f.op === 'ack' && f.stream === STREAM && f.seq === accepted.seq));
+});
+
+test('after a daemon restart the page resumes, each order once', { timeout: 30_000 }, async () => {
+  const before = await postOrder({ order_id: 'B-0', total: 1 });
+  await expectRow(before, 'B-0');
+  const port = daemon.port;
+
+  await stopDaemon(daemon);
+  await page.locator('#conn[data-state="reconnecting"]').waitFor();
+  // Wait until the next attempt is at least 1.5 s away, so the orders below are stored while the
+  // page is disconnected and reach it by resuming, not live.
+  await page.waitForFunction(() => {
+    const conn = document.querySelector('#conn');
+    return conn.dataset.state === 'reconnecting' && Number(conn.dataset.retryAt) - Date.now() > 1500;
+  }, null, { timeout: 15_000 });
+  const socketsBefore = sockets.length;
+
+  daemon = await startDaemon(`127.0.0.1:${port}`);
+  const orders = [];
+  for (const orderId of ['C-1', 'C-2', 'C-3'])
+    orders.push(await postOrder({ order_id: orderId, total: 3 }));
+
+  // The page's next attempt may still fail if the daemon took long to start: allow one more.
+  for (const [i, accepted] of orders.entries()) await expectRow(accepted, `C-${i + 1}`, 20_000);
+  await page.locator('#conn[data-state="live"]').waitFor();
+
+  // Resumed: the first frame on the new connection names the last seq the page had.
+  const resumed = sockets.slice(socketsBefore).find((s) => s.received.some((f) => f.op === 'welcome'));
+  assert.ok(resumed, 'the page reconnected');
+  assert.deepEqual(resumed.sent[0], { op: 'hello', resume: { [STREAM]: before.seq } });
+  for (const accepted of orders)
+    assert.ok(resumed.received.some((f) => f.op === 'push' && f.id === accepted.id),
+      `order seq ${accepted.seq} came over the resumed connection`);
+
+  // Exactly once, even if the daemon redelivers: no duplicate rows appear afterwards.
+  await page.waitForTimeout(500);
+  for (const accepted of [before, ...orders]) assert.equal(await row(accepted.id).count(), 1);
+  const ids = await page.locator('#orders tr').evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  assert.equal(new Set(ids).size, ids.length, 'no order shown twice');
+  const seqs = await page.locator('#orders tr')
+    .evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest on top');
+});
+
+test('an order field holding HTML is shown as text', { timeout: 20_000 }, async () => {
+  const payload = '<img src=x onerror=alert(1)>';
+  const requestsForX = [];
+  page.on('request', (r) => new URL(r.url()).pathname === '/x' && requestsForX.push(r.url()));
+
+  const accepted = await postOrder({ order_id: 'X-1', note: payload });
+  await expectRow(accepted, 'X-1');
+  const value = row(accepted.id).locator('[data-field="note"] .field-value');
+  assert.equal(await value.textContent(), payload);
+  await page.waitForTimeout(500); // an injected image would have failed to load by now
+  assert.equal(await page.locator('img').count(), 0, 'no <img> element was created');
+  assert.deepEqual(dialogs, [], 'no dialog opened');
+  assert.deepEqual(requestsForX, [], 'nothing loaded /x');
+  assert.deepEqual(pageErrors, [], 'no script errors on the page');
+});
+
+test('the page can post a test order itself (dev mode)', { timeout: 20_000 }, async () => {
+  await page.click('#dev-tools summary');
+  await page.fill('#test-order-id', 'D-1');
+  await page.fill('#test-note', 'from the page');
+  await page.click('#test-order-submit');
+  await page.locator('#test-order-result', { hasText: /Posted D-1/ }).waitFor();
+  const cell = page.locator('#orders tr .order-id', { hasText: /^D-1$/ });
+  await cell.waitFor();
+  assert.equal(await cell.count(), 1);
+});
+
+test('orders that arrive while the user looks away count as unread', { timeout: 20_000 }, async () => {
+  // Headless pages always have focus: pretend the user switched to another window.
+  await page.evaluate(() => {
+    document.hasFocus = () => false;
+    window.dispatchEvent(new Event('blur'));
+  });
+  const accepted = [await postOrder({ order_id: 'U-1' }), await postOrder({ order_id: 'U-2' })];
+  for (const [i, a] of accepted.entries()) await expectRow(a, `U-${i + 1}`);
+  await page.locator('#unread', { hasText: /^2$/ }).waitFor();
+  assert.match(await page.title(), /^\(2\) /);
+  assert.equal(await page.locator('#orders tr.is-unread').count(), 2);
+
+  await page.evaluate(() => {
+    delete document.hasFocus; // the real one again
+    window.dispatchEvent(new Event('focus'));
+  });
+  await page.locator('#unread').waitFor({ state: 'hidden' });
+  assert.doesNotMatch(await page.title(), /^\(/);
+});
+
+test('a forged token ends in "session expired"', { timeout: 20_000 }, async () => {
+  const other = await context.newPage();
+  try {
+    await other.goto(`${daemon.base}/dashboard.html`);
+    const forged = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({
+      sub: 'mallory', role: 'merchant', mid: MERCHANT, exp: Math.floor(Date.now() / 1000) + 3600,
+    })}.${b64url('not a signature')}`;
+    await other.fill('#token', forged);
+    await other.click('#token-form button[type="submit"]');
+    await other.locator('#login-message', { hasText: /session expired/i }).waitFor({ timeout: 15_000 });
+    assert.equal(await other.locator('#conn').getAttribute('data-state'), 'expired');
+    assert.equal(await other.locator('#login').isVisible(), true);
+  } finally {
+    await other.close();
+  }
+});
+
+test('a failed token request says why', { timeout: 20_000 }, async () => {
+  const other = await context.newPage();
+  try {
+    await other.route('**/api/dev/token', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not_found"}' }));
+    await other.goto(`${daemon.base}/dashboard.html`);
+    await other.fill('#merchant', MERCHANT);
+    await other.fill('#user', 'bob');
+    await other.click('#login-submit');
+    await other.locator('#login-message', { hasText: /not in dev mode/ }).waitFor();
+  } finally {
+    await other.close();
+  }
+});
+
+function parseFrame(payload) {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return { unparsed: String(payload) };
+  }
+}
+
+function b64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+// Polls a condition every 20 ms for at most WAIT ms.
+async function waitFor(condition, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

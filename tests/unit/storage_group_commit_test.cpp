@@ -1,0 +1,190 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "storage/group_commit.hpp"
+#include "tests/unit/storage_test_support.hpp"
+
+namespace sb::storage {
+namespace {
+
+using test::entry_set;
+
+class GroupCommit : public ::testing::Test {
+ protected:
+  test::temp_dir dir_;
+  std::unique_ptr<stream_store> store_ = test::open_store(dir_.path());
+};
+
+TEST_F(GroupCommit, CallbacksRunOnceInSubmissionOrder) {
+  std::vector<uint64_t> called;  // written only by the writer thread until stop() joins it
+  std::vector<std::string> errors;
+  group_commit gc(*store_, true);
+  for (uint64_t seq = 1; seq <= 500; ++seq) {
+    gc.submit(entry_set("orders:m1", seq), [&, seq](const std::string& error) {
+      called.push_back(seq);
+      errors.push_back(error);
+    });
+  }
+  gc.stop();
+  std::vector<uint64_t> expected(500);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(called, expected);
+  EXPECT_EQ(errors, std::vector<std::string>(500, ""));
+  EXPECT_EQ(store_->last_seq("orders:m1"), 500u);
+  EXPECT_EQ(gc.stats().sets, 500u);
+}
+
+TEST_F(GroupCommit, ConcurrentSubmittersShareSyncedRounds) {
+  constexpr int threads = 16;
+  constexpr uint64_t per_thread = 100;
+  std::mutex mutex;
+  std::map<int, std::vector<uint64_t>> called;
+  std::atomic<int> failures = 0;
+  group_commit gc(*store_, true);
+
+  std::vector<std::thread> submitters;
+  std::latch start(threads);
+  for (int t = 0; t < threads; ++t) {
+    submitters.emplace_back([&, t] {
+      const std::string stream = "orders:m" + std::to_string(t);
+      start.arrive_and_wait();
+      for (uint64_t seq = 1; seq <= per_thread; ++seq) {
+        gc.submit(entry_set(stream, seq), [&, t, seq](const std::string& error) {
+          if (!error.empty()) ++failures;
+          std::lock_guard lock(mutex);
+          called[t].push_back(seq);
+        });
+      }
+    });
+  }
+  for (auto& s : submitters) s.join();
+  gc.stop();
+
+  std::vector<uint64_t> expected(per_thread);
+  std::iota(expected.begin(), expected.end(), 1);
+  for (int t = 0; t < threads; ++t) {
+    EXPECT_EQ(called[t], expected) << "thread " << t;
+    EXPECT_EQ(store_->last_seq("orders:m" + std::to_string(t)), per_thread);
+  }
+  EXPECT_EQ(failures, 0);
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.sets, threads * per_thread);
+  EXPECT_LT(stats.rounds, stats.sets);
+}
+
+// While the writer is held inside a callback, everything submitted queues up and must go out
+// as one round: batching is structural, not a matter of timing.
+TEST_F(GroupCommit, SetsQueuedDuringARoundFormTheNextRound) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<size_t> round_sizes;
+  group_commit gc(*store_, true, 4096,
+                  [&](size_t sets, int64_t micros) { round_sizes.push_back(sets); });
+  gc.submit(entry_set("orders:m1", 1), [released](const std::string&) { released.wait(); });
+  for (uint64_t seq = 2; seq <= 100; ++seq) gc.submit(entry_set("orders:m1", seq), {});
+  release.set_value();
+  gc.stop();
+  EXPECT_LE(round_sizes.size(), 2u);
+  EXPECT_EQ(gc.stats().rounds, round_sizes.size());
+  EXPECT_EQ(gc.stats().sets, 100u);
+  EXPECT_EQ(store_->last_seq("orders:m1"), 100u);
+}
+
+TEST_F(GroupCommit, RoundsNeverExceedTheirLimit) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<size_t> round_sizes;
+  group_commit gc(*store_, false, 10, [&](size_t sets, int64_t) { round_sizes.push_back(sets); });
+  gc.submit(entry_set("orders:m1", 1), [released](const std::string&) { released.wait(); });
+  for (uint64_t seq = 2; seq <= 95; ++seq) gc.submit(entry_set("orders:m1", seq), {});
+  release.set_value();
+  gc.stop();
+  size_t total = 0;
+  for (size_t n : round_sizes) {
+    EXPECT_LE(n, 10u);
+    total += n;
+  }
+  EXPECT_EQ(total, 95u);
+  EXPECT_GE(round_sizes.size(), 10u);
+  EXPECT_EQ(store_->last_seq("orders:m1"), 95u);
+}
+
+TEST_F(GroupCommit, StopCommitsEverythingAlreadySubmitted) {
+  std::atomic<int> ok = 0;
+  group_commit gc(*store_, true);
+  for (uint64_t seq = 1; seq <= 1000; ++seq) {
+    gc.submit(entry_set("orders:m1", seq), [&](const std::string& error) {
+      if (error.empty()) ++ok;
+    });
+  }
+  gc.stop();
+  EXPECT_EQ(ok, 1000);
+  EXPECT_EQ(store_->last_seq("orders:m1"), 1000u);
+}
+
+TEST_F(GroupCommit, SubmitAfterStopFailsAtOnce) {
+  group_commit gc(*store_, true);
+  gc.stop();
+  std::string error;
+  bool called = false;
+  gc.submit(entry_set("orders:m1", 1), [&](const std::string& e) {
+    called = true;
+    error = e;
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(error, "stopped");
+  EXPECT_EQ(store_->last_seq("orders:m1"), 0u);
+  gc.stop();
+}
+
+TEST_F(GroupCommit, DestructorDrainsLikeStop) {
+  std::atomic<int> ok = 0;
+  {
+    group_commit gc(*store_, false);
+    for (uint64_t seq = 1; seq <= 50; ++seq) {
+      gc.submit(entry_set("orders:m1", seq), [&](const std::string& e) { ok += e.empty(); });
+    }
+  }
+  EXPECT_EQ(ok, 50);
+  EXPECT_EQ(store_->last_seq("orders:m1"), 50u);
+}
+
+TEST_F(GroupCommit, CallbackMaySubmitAgain) {
+  std::promise<std::string> second;
+  group_commit gc(*store_, true);
+  gc.submit(entry_set("orders:m1", 1), [&](const std::string&) {
+    gc.submit(entry_set("orders:m1", 2), [&](const std::string& e) { second.set_value(e); });
+  });
+  EXPECT_EQ(second.get_future().get(), "");
+  gc.stop();
+  EXPECT_EQ(store_->last_seq("orders:m1"), 2u);
+}
+
+TEST(GroupCommitFaults, EveryCallbackOfAFailedRoundGetsTheError) {
+  test::temp_dir dir;
+  auto failing = std::make_shared<std::atomic<bool>>(true);
+  auto store = test::open_store({.path = dir.path(), .env = test::faulty_env(failing)});
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> errors;
+  group_commit gc(*store, true);
+  for (uint64_t seq = 1; seq <= 20; ++seq) {
+    gc.submit(entry_set("orders:m1", seq), [&](const std::string& e) { errors.push_back(e); });
+  }
+  gc.stop();
+  ASSERT_EQ(errors.size(), 20u);
+  for (const auto& e : errors)
+    EXPECT_NE(e.find("injected WAL sync failure"), std::string::npos) << e;
+  EXPECT_EQ(gc.stats().failures, gc.stats().rounds);
+  EXPECT_EQ(gc.stats().sets, 0u);
+}
+
+}  // namespace
+}  // namespace sb::storage

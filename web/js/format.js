@@ -1,0 +1,47 @@
+// Pure formatting for the pages: entry times in the browser's time zone, order summaries.
+
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+
+// The browser's IANA time zone, e.g. "Europe/Berlin", for column headers.
+export const timeZone = timeFormat.resolvedOptions().timeZone;
+
+// An entry `ts` (ms since the epoch, UTC) as local date and time; '—' when absent.
+export function formatTime(ms) {
+  return Number.isFinite(ms) ? timeFormat.format(new Date(ms)) : '—';
+}
+
+// The same instant for a <time datetime> attribute, or null.
+export function isoTime(ms) {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+// Cuts a string to at most `max` characters (code points, so no half surrogate pairs).
+export function truncate(text, max) {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
+}
+
+// One field value as display text: strings as written, everything else as JSON.
+export function valueText(value, max = 80) {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return truncate(text ?? String(value), max);
+}
+
+// The order fields worth a glance: every field but `merchant` and `order_id` (shown in their own
+// column) as [key, text] pairs, at most `maxFields`, and how many were left out.
+export function summarizeOrder(data, maxFields = 6) {
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    return { fields: [['data', valueText(data)]], more: 0 };
+  const keys = Object.keys(data).filter((k) => k !== 'merchant' && k !== 'order_id');
+  const fields = keys.slice(0, maxFields).map((k) => [k, valueText(data[k])]);
+  return { fields, more: keys.length - fields.length };
+}
+
+// The order id of an order's data, as text ('' when missing).
+export function orderId(data) {
+  const id = data && typeof data === 'object' ? data.order_id : undefined;
+  return id === undefined || id === null ? '' : String(id);
+}
