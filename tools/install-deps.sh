@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # compiler and build tools
-  g++ make cmake ccache pkg-config git ca-certificates
+  g++ make cmake ccache pkg-config git ca-certificates clang-format
   # libraries
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcapnp-dev capnproto librocksdb-dev libssl-dev libgtest-dev libgmock-dev
