@@ -10,6 +10,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/janitor.hpp"
 #include "actors/merchant.hpp"
 #include "cluster/registry.hpp"
 #include "config/config.hpp"
@@ -87,6 +88,8 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
     auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps));
+    auto janitor = sys.spawn<caf::detached>(sb::janitor, store.get(),
+                                            std::chrono::milliseconds(std::chrono::minutes(10)));
     sb::net::bridge actors(sys, registry);
     {
       sb::net::server server(settings, metrics, actors);
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
       }
     }
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(janitor, caf::exit_reason::user_shutdown);
   }
   commit.stop();
   log("stopped");

@@ -1,0 +1,16 @@
+// The janitor: a detached actor (its own thread, so RocksDB scans never hold up a scheduler
+// thread) that periodically deletes expired idempotency records.
+#pragma once
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "net/codec/metrics.hpp"
+#include "storage/stream_store.hpp"
+
+namespace sb {
+
+caf::behavior janitor(caf::event_based_actor* self, storage::stream_store* store,
+                      std::chrono::milliseconds every);
+
+}  // namespace sb
