@@ -9,6 +9,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/agent_pool.hpp"
+#include "actors/conversation.hpp"
+#include "actors/inbox.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/janitor.hpp"
 #include "actors/merchant.hpp"
@@ -34,11 +37,18 @@ void log(const std::string& line) {
   std::fprintf(stderr, "switchboard: %s\n", line.c_str());
 }
 
+// Which actor owns which key: the registry spawns owners through this on first use.
 sb::cluster::owner_factory owner_factory(sb::stream_deps deps) {
-  return [deps](caf::local_actor* parent, const std::string& stream) -> caf::actor {
-    constexpr std::string_view orders = "orders:";
-    if (stream.starts_with(orders))
-      return parent->spawn(sb::merchant, stream.substr(orders.size()), deps);
+  return [deps](caf::local_actor* registry, const std::string& key) -> caf::actor {
+    auto rest = [&](std::string_view prefix) -> std::optional<std::string> {
+      if (!key.starts_with(prefix)) return std::nullopt;
+      return key.substr(prefix.size());
+    };
+    auto self = caf::actor_cast<caf::actor>(registry);
+    if (auto m = rest("orders:")) return registry->spawn(sb::merchant, *m, deps);
+    if (auto c = rest("conv:")) return registry->spawn(sb::conversation, *c, deps, self);
+    if (auto p = rest("inbox:")) return registry->spawn(sb::inbox, *p, deps);
+    if (auto m = rest("pool:")) return registry->spawn(sb::agent_pool, *m, deps, self);
     return {};
   };
 }
@@ -114,8 +124,9 @@ int main(int argc, char** argv) {
     }
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(janitor, caf::exit_reason::user_shutdown);
+    // Flush while the actors still exist: pending callbacks hold handles to them.
+    commit.stop();
   }
-  commit.stop();
-  log("stopped");
+  if (exit_code == 0) log("stopped");
   return exit_code;
 }

@@ -11,6 +11,9 @@ namespace sb {
 namespace {
 
 using self_ptr = caf::stateful_actor<connection_state>*;
+constexpr auto request_timeout = std::chrono::seconds(10);
+// Typing events are relayed at most this often per conversation and connection.
+constexpr auto typing_interval = std::chrono::milliseconds(1000);
 
 const char* op_name(codec::client_op op) {
   switch (op) {
@@ -42,19 +45,42 @@ void send_error(self_ptr self, std::string_view code, std::string_view message,
   send_text(self, codec::encode_error_frame(code, message, ref));
 }
 
+chat_principal chat_who(self_ptr self) {
+  const auto& p = self->state.who;
+  return {p.sub, p.role, p.mid};
+}
+
+bool reads(self_ptr self, const std::string& stream) {
+  const auto& streams = self->state.streams;
+  return std::find(streams.begin(), streams.end(), stream) != streams.end();
+}
+
+// Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame.
+template <class F>
+void with_owner(self_ptr self, const connection_deps& deps, const std::string& key,
+                std::string_view ref, F then) {
+  self->request(deps.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
+      .then([then](caf::actor owner) mutable { then(std::move(owner)); },
+            [self, key, ref = std::string(ref)](caf::error&) {
+              send_error(self, "unavailable", key + " is unavailable; retry", ref);
+            });
+}
+
 // Resolves the stream's owner and subscribes this connection, resuming after `resume`.
 void subscribe(self_ptr self, const connection_deps& deps, const std::string& stream,
                uint64_t resume, bool has_resume) {
   self->request(deps.registry, std::chrono::seconds(5), cluster::resolve_atom::value, stream)
       .then(
           [self, stream, resume, has_resume](caf::actor owner) {
+            auto& st = self->state;
+            if (!reads(self, stream)) return;  // unfollowed meanwhile
             self->monitor(owner);
-            self->state.owners[stream] = owner;
-            self->send(owner, subscribe_atom::value, caf::actor_cast<caf::actor>(self),
-                       self->state.who.sub, resume, has_resume);
-            if (auto it = self->state.early_acks.find(stream); it != self->state.early_acks.end()) {
-              self->send(owner, ack_atom::value, self->state.who.sub, it->second);
-              self->state.early_acks.erase(it);
+            st.owners[stream] = owner;
+            self->send(owner, subscribe_atom::value, caf::actor_cast<caf::actor>(self), st.who.sub,
+                       resume, has_resume, st.who.role);
+            if (auto it = st.early_acks.find(stream); it != st.early_acks.end()) {
+              self->send(owner, ack_atom::value, st.who.sub, it->second);
+              st.early_acks.erase(it);
             }
           },
           [self, stream](caf::error&) {
@@ -63,18 +89,10 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
           });
 }
 
-void on_hello(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
+void start_streams(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
   auto& st = self->state;
-  if (st.greeted) return send_error(self, "invalid_field", "hello was already received", "hello");
-  st.streams = readable_streams(st.who);
-  const auto& streams = st.streams;
-  for (const auto& [stream, seq] : f.resume)
-    if (std::find(streams.begin(), streams.end(), stream) == streams.end())
-      return send_error(self, "unknown_stream", "resume names a stream you do not read: " + stream,
-                        "hello");
-  st.greeted = true;
-  send_text(self, codec::encode_welcome(deps.cfg->node.id, st.who.sub, streams));
-  for (const auto& stream : streams) {
+  send_text(self, codec::encode_welcome(deps.cfg->node.id, st.who.sub, st.streams));
+  for (const auto& stream : st.streams) {
     auto it = std::find_if(f.resume.begin(), f.resume.end(),
                            [&](const auto& r) { return r.first == stream; });
     const bool has_resume = it != f.resume.end();
@@ -83,15 +101,76 @@ void on_hello(self_ptr self, const connection_deps& deps, const codec::client_fr
   }
 }
 
+void on_hello(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
+  auto& st = self->state;
+  if (st.greeted) return send_error(self, "invalid_field", "hello was already received", "hello");
+  st.greeted = true;
+  st.streams = readable_streams(st.who);
+  if (st.who.role != "agent") {
+    for (const auto& [stream, seq] : f.resume)
+      if (!reads(self, stream))
+        return send_error(self, "forbidden", "resume names a stream you do not read: " + stream,
+                          "hello");
+    return start_streams(self, deps, f);
+  }
+  // Agents also read the conversations assigned to them: the pool knows which, and from now on
+  // tells this connection about new ones (follow) and lost ones (unfollow).
+  with_owner(self, deps, pool_key(st.who.mid), "hello", [self, deps, f](caf::actor pool) {
+    self->request(pool, request_timeout, join_atom::value, self->state.who.sub,
+                  caf::actor_cast<caf::actor>(self))
+        .then(
+            [self, deps, f](std::vector<std::string>& convs) {
+              for (auto& c : convs)
+                if (!reads(self, c)) self->state.streams.push_back(std::move(c));
+              start_streams(self, deps, f);
+            },
+            [self](caf::error&) {
+              send_error(self, "unavailable", "the agent pool is unavailable", "hello");
+            });
+  });
+}
+
 void on_ack(self_ptr self, const codec::client_frame& f) {
   auto& st = self->state;
-  if (std::find(st.streams.begin(), st.streams.end(), f.stream) == st.streams.end())
-    return send_error(self, "unknown_stream", "not a stream of this connection: " + f.stream,
-                      "ack");
+  if (!reads(self, f.stream))
+    return send_error(self, "forbidden", "not a stream you read: " + f.stream, "ack");
   if (auto it = st.owners.find(f.stream); it != st.owners.end())
     self->send(it->second, ack_atom::value, st.who.sub, f.seq);
   else
     st.early_acks[f.stream] = std::max(st.early_acks[f.stream], f.seq);
+}
+
+// send, resolve, transfer: a request to the conversation; errors come back as error frames.
+void conversation_op(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
+  const std::string ref = op_name(f.op);
+  with_owner(self, deps, conv_stream(f.conv), ref, [self, f, ref](caf::actor conv) {
+    auto on_error = [self, ref](caf::error& err) {
+      send_error(self, error_code(err), error_message(err), ref);
+    };
+    auto who = chat_who(self);
+    if (f.op == codec::client_op::send)
+      self->request(conv, request_timeout, chat_send_atom::value, who, f.id, f.text,
+                    std::string("web"))
+          .then([self,
+                 f](append_result& r) { send_text(self, codec::encode_sent(f.id, f.conv, r.seq)); },
+                on_error);
+    else if (f.op == codec::client_op::resolve)
+      self->request(conv, request_timeout, resolve_atom::value, who)
+          .then([](std::string&) {}, on_error);
+    else
+      self->request(conv, request_timeout, transfer_atom::value, who, f.to)
+          .then([](std::string&) {}, on_error);
+  });
+}
+
+void on_typing(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
+  auto& last = self->state.last_typing[f.conv];
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < typing_interval) return;  // ephemeral: extra ones are dropped, not refused
+  last = now;
+  with_owner(self, deps, conv_stream(f.conv), "typing",
+             [self](caf::actor conv) { self->send(conv, typing_atom::value, chat_who(self)); });
+  (void)f;
 }
 
 void on_frame(self_ptr self, const connection_deps& deps, const std::string& text) {
@@ -109,11 +188,31 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
   if (f.op == codec::client_op::hello) return on_hello(self, deps, f);
   if (!self->state.greeted)
     return send_error(self, "hello_required", "the first frame must be hello", op_name(f.op));
-  if (f.op == codec::client_op::ack) return on_ack(self, f);
-  send_error(
-      self, "forbidden",
-      std::string("op ") + op_name(f.op) + " is not available to role " + self->state.who.role,
-      op_name(f.op));
+  const auto& role = self->state.who.role;
+  switch (f.op) {
+    case codec::client_op::ack:
+      return on_ack(self, f);
+    case codec::client_op::send:
+    case codec::client_op::typing:
+      if (role != "customer" && role != "agent") break;
+      return f.op == codec::client_op::send ? conversation_op(self, deps, f)
+                                            : on_typing(self, deps, f);
+    case codec::client_op::resolve:
+    case codec::client_op::transfer:
+      if (role != "agent") break;
+      return conversation_op(self, deps, f);
+    case codec::client_op::presence:
+      if (role != "agent") break;
+      return with_owner(self, deps, pool_key(self->state.who.mid), "presence",
+                        [self, status = f.status](caf::actor pool) {
+                          self->send(pool, presence_atom::value, self->state.who.sub, status);
+                        });
+    case codec::client_op::hello:
+      break;
+  }
+  send_error(self, "forbidden",
+             std::string("op ") + op_name(f.op) + " is not available to role " + role,
+             op_name(f.op));
 }
 
 }  // namespace
@@ -124,21 +223,40 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
   self->state.sink = std::move(sink);
   self->state.who = std::move(who);
   // An owner that stopped (idle, or failed storage) is found again; resume where we were.
+  // Until the new owner is found, acks wait in early_acks instead of going to the dead one.
   self->set_down_handler([self, deps](const caf::down_msg& msg) {
-    for (auto& [stream, owner] : self->state.owners)
-      if (owner.address() == msg.source) {
-        auto stream_copy = stream;
-        subscribe(self, deps, stream_copy, self->state.sent[stream_copy], true);
-        return;
-      }
+    auto& owners = self->state.owners;
+    auto it = std::find_if(owners.begin(), owners.end(),
+                           [&](const auto& entry) { return entry.second.address() == msg.source; });
+    if (it == owners.end()) return;
+    const std::string stream = it->first;
+    owners.erase(it);
+    subscribe(self, deps, stream, self->state.sent[stream], true);
   });
   return {
       [self, deps](frame_atom, const std::string& text) { on_frame(self, deps, text); },
       [self](frame_batch& batch) {
         auto sink = self->state.sink.lock();
         if (!sink) return self->quit();
-        self->state.sent[batch.stream] = batch.last_seq;
+        if (batch.last_seq > self->state.sent[batch.stream])
+          self->state.sent[batch.stream] = batch.last_seq;
         sink->send(std::move(batch.frames));
+      },
+      [self, deps](follow_atom, const std::string& stream) {
+        if (reads(self, stream)) return;
+        self->state.streams.push_back(stream);
+        subscribe(self, deps, stream, 0, false);
+      },
+      [self](unfollow_atom, const std::string& stream) {
+        auto& st = self->state;
+        st.streams.erase(std::remove(st.streams.begin(), st.streams.end(), stream),
+                         st.streams.end());
+        if (auto it = st.owners.find(stream); it != st.owners.end()) {
+          self->demonitor(it->second);
+          self->send(it->second, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
+          st.owners.erase(it);
+        }
+        st.sent.erase(stream);
       },
       [self](closed_atom) { self->quit(); },
   };

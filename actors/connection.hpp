@@ -3,6 +3,7 @@
 // to the socket and the client's acks to the owners. Talks to its socket only through the
 // weak ws_sink handle; the socket talks to it only by (frame_atom, text) and (closed_atom).
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,8 @@ struct connection_state {
   std::unordered_map<std::string, caf::actor> owners;    // stream → owner, once resolved
   std::unordered_map<std::string, uint64_t> early_acks;  // acks sent before the owner was found
   std::unordered_map<std::string, uint64_t> sent;        // stream → last seq sent to the socket
+  // conv → when a typing event was last relayed (they are throttled, not refused)
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_typing;
   static inline const char* name = "sb.connection";
 };
 

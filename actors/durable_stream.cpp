@@ -14,12 +14,16 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-frame_ptr push_frame(const std::string& stream, const storage::stored_entry& e) {
-  return std::make_shared<const std::string>(
-      codec::encode_push(stream, e.seq, e.id, e.ts_ms, e.kind, e.data));
-}
-
 }  // namespace
+
+frame_ptr durable_stream::encode(const storage::stored_entry& e, bool redacted) const {
+  if (redacted)
+    if (auto data = redactor_(e); !data.empty())
+      return std::make_shared<const std::string>(
+          codec::encode_push(stream_, e.seq, e.id, e.ts_ms, e.kind, data));
+  return std::make_shared<const std::string>(
+      codec::encode_push(stream_, e.seq, e.id, e.ts_ms, e.kind, e.data));
+}
 
 durable_stream::durable_stream(caf::event_based_actor* self, std::string stream, stream_deps deps)
     : self_(self), stream_(std::move(stream)), deps_(deps) {
@@ -29,12 +33,34 @@ durable_stream::durable_stream(caf::event_based_actor* self, std::string stream,
 caf::message_handler durable_stream::handlers() {
   return {
       [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
-             bool has_resume) { subscribe(std::move(conn), principal, resume, has_resume); },
+             bool has_resume) { subscribe(std::move(conn), principal, resume, has_resume, ""); },
+      [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
+             bool has_resume, const std::string& role) {
+        subscribe(std::move(conn), principal, resume, has_resume, role);
+      },
+      [this](unsubscribe_atom, const caf::actor& conn) {
+        auto it = subscribers_.find(conn.address());
+        if (it == subscribers_.end()) return;
+        // What was appended before the unsubscribe (e.g. the status that ended an agent's
+        // assignment) is still delivered; the subscriber leaves once it has been.
+        if (assigned_seq_ > durable_seq_) {
+          it->second.leave_after = assigned_seq_;
+          return;
+        }
+        self_->demonitor(conn);
+        subscribers_.erase(it);
+      },
       [this](ack_atom, const std::string& principal, uint64_t seq) { ack(principal, seq); },
       [this](poll_atom, const std::string& principal, uint64_t after, bool has_after,
              uint32_t timeout_ms) {
         auto rp = self_->make_response_promise();
-        poll(principal, after, has_after, timeout_ms, rp);
+        poll(principal, "", after, has_after, timeout_ms, rp);
+        return rp;
+      },
+      [this](poll_atom, const std::string& principal, uint64_t after, bool has_after,
+             uint32_t timeout_ms, const std::string& role) {
+        auto rp = self_->make_response_promise();
+        poll(principal, role, after, has_after, timeout_ms, rp);
         return rp;
       },
       [this](poll_expiry_atom, uint64_t token) {
@@ -62,14 +88,15 @@ void durable_stream::append(append_request req, caf::response_promise rp) {
     rp.deliver(make_error(stream_errc::storage_failed, "storage failed; retry later"));
     return;
   }
-  const auto& key = req.idempotency_key;
+  const std::string key = req.idempotency_key;  // a copy: req is moved below
   if (!key.empty()) {
     if (auto it = pending_keys_.find(key); it != pending_keys_.end()) {
       // The first append with this key is not durable yet: answer both when it is.
       for (auto* q : {&unflushed_, &in_flight_})
         for (auto& p : *q)
           if (p.seq == it->second) {
-            p.waiters.push_back(std::move(rp));
+            deps_.metrics->orders_duplicate.fetch_add(1, std::memory_order_relaxed);
+            p.duplicates.push_back(std::move(rp));
             return;
           }
     }
@@ -79,7 +106,7 @@ void durable_stream::append(append_request req, caf::response_promise rp) {
       return;
     }
   }
-  pending_append p{++assigned_seq_, std::move(req), {}, nullptr, {}, clock::now()};
+  pending_append p{++assigned_seq_, std::move(req), {}, {}, nullptr, nullptr, {}, clock::now()};
   p.waiters.push_back(std::move(rp));
   if (!key.empty()) pending_keys_.emplace(key, p.seq);
   unflushed_.push_back(std::move(p));
@@ -102,7 +129,12 @@ void durable_stream::flush() {
     set.put_entry(stream_, e);
     if (!e.idempotency_key.empty())
       set.put_idempotency(stream_, e.idempotency_key, {e.seq, e.id}, expires);
-    p.frame = push_frame(stream_, e);
+    if (!p.req.owner_state.empty()) set.put_state(stream_, p.req.owner_state);
+    p.frame = encode(e, false);
+    if (redactor_) {
+      auto redacted = encode(e, true);
+      if (*redacted != *p.frame) p.redacted = std::move(redacted);
+    }
     p.id = std::move(e.id);
   }
   const uint64_t first = unflushed_.front().seq, last = unflushed_.back().seq;
@@ -123,14 +155,23 @@ void durable_stream::on_durable(uint64_t first, uint64_t last, const std::string
   while (!in_flight_.empty() && in_flight_.front().seq <= last) {
     auto& p = in_flight_.front();
     for (auto& w : p.waiters) w.deliver(append_result{stream_, p.seq, p.id, false});
+    for (auto& w : p.duplicates) w.deliver(append_result{stream_, p.seq, p.id, true});
     if (!p.req.idempotency_key.empty()) pending_keys_.erase(p.req.idempotency_key);
     deps_.metrics->push_latency.observe(std::chrono::duration<double>(now - p.received).count());
-    tail_.push_back({p.seq, std::move(p.frame)});
+    tail_.push_back({p.seq, std::move(p.frame), std::move(p.redacted)});
     durable_seq_ = p.seq;
     in_flight_.pop_front();
   }
   while (tail_.size() > deps_.cfg->delivery.tail_cache) tail_.pop_front();
-  for (auto& [addr, sub] : subscribers_) pump(sub);
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    pump(it->second);
+    if (it->second.leave_after && durable_seq_ >= it->second.leave_after) {
+      self_->demonitor(it->second.conn);
+      it = subscribers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = polls_.begin(); it != polls_.end();) {
     if (it->after < durable_seq_) {
       answer_poll(*it);
@@ -148,8 +189,10 @@ void durable_stream::fail_pending(const std::string& error) {
   failed_ = true;
   auto err = make_error(stream_errc::storage_failed, "storage write failed: " + error);
   for (auto* q : {&in_flight_, &unflushed_})
-    for (auto& p : *q)
+    for (auto& p : *q) {
       for (auto& w : p.waiters) w.deliver(err);
+      for (auto& w : p.duplicates) w.deliver(err);
+    }
   in_flight_.clear();
   unflushed_.clear();
   pending_keys_.clear();
@@ -157,16 +200,28 @@ void durable_stream::fail_pending(const std::string& error) {
 }
 
 void durable_stream::subscribe(caf::actor conn, const std::string& principal, uint64_t resume,
-                               bool has_resume) {
+                               bool has_resume, const std::string& role) {
   const auto addr = conn.address();
   if (!subscribers_.count(addr)) self_->monitor(conn);
   auto& sub = subscribers_[addr];
   sub.conn = std::move(conn);
   sub.principal = principal;
+  sub.role = role;
   sub.delivered = std::min(has_resume ? resume : acked(principal), durable_seq_);
+  sub.explicit_resume = has_resume && sub.delivered < acked(principal);
+  sub.leave_after = 0;
   sub.unacked_since = {};
   pump(sub);
   schedule_tick();
+  if (on_subscribe_) on_subscribe_(sub.conn, principal, role);
+}
+
+void durable_stream::broadcast(const frame_ptr& frame, std::string_view role,
+                               std::string_view except) {
+  for (auto& [addr, sub] : subscribers_) {
+    if ((!role.empty() && sub.role != role) || sub.principal == except) continue;
+    self_->send(sub.conn, frame_batch{stream_, sub.delivered, {frame}});
+  }
 }
 
 uint64_t durable_stream::acked(const std::string& principal) {
@@ -198,31 +253,31 @@ void durable_stream::ack(const std::string& principal, uint64_t seq) {
 void durable_stream::pump(subscriber& sub) {
   const auto& limits = deps_.cfg->delivery;
   const uint64_t floor = acked(sub.principal);
-  sub.delivered = std::max(sub.delivered, floor);
+  if (!sub.explicit_resume) sub.delivered = std::max(sub.delivered, floor);
   while (sub.delivered < durable_seq_) {
-    const uint64_t unacked = sub.delivered - floor;
+    const uint64_t unacked = sub.delivered > floor ? sub.delivered - floor : 0;
     if (unacked >= limits.max_unacked) break;  // wait for acks before sending more
     const size_t n = std::min<uint64_t>(
         {limits.replay_batch, limits.max_unacked - unacked, durable_seq_ - sub.delivered});
-    auto frames = frames_after(sub.delivered, n);
+    auto frames = frames_after(sub.delivered, n, redacted_for(sub.role));
     if (frames.empty()) break;
     sub.delivered += frames.size();
     deps_.metrics->entries_pushed.fetch_add(frames.size(), std::memory_order_relaxed);
     if (sub.unacked_since == clock::time_point{}) sub.unacked_since = clock::now();
     self_->send(sub.conn, frame_batch{stream_, sub.delivered, std::move(frames)});
   }
+  if (sub.delivered >= floor) sub.explicit_resume = false;
 }
 
-std::vector<frame_ptr> durable_stream::frames_after(uint64_t after, size_t limit) {
+std::vector<frame_ptr> durable_stream::frames_after(uint64_t after, size_t limit, bool redacted) {
   std::vector<frame_ptr> out;
   out.reserve(limit);
   if (!tail_.empty() && after + 1 >= tail_.front().seq) {
     for (size_t i = after + 1 - tail_.front().seq; i < tail_.size() && out.size() < limit; ++i)
-      out.push_back(tail_[i].frame);
+      out.push_back(redacted && tail_[i].redacted ? tail_[i].redacted : tail_[i].frame);
     return out;
   }
-  for (auto& e : deps_.store->read_after(stream_, after, limit))
-    out.push_back(push_frame(stream_, e));
+  for (auto& e : deps_.store->read_after(stream_, after, limit)) out.push_back(encode(e, redacted));
   deps_.metrics->replayed.fetch_add(out.size(), std::memory_order_relaxed);
   return out;
 }
@@ -246,10 +301,10 @@ void durable_stream::schedule_tick() {
   self_->delayed_send(self_, deps_.cfg->delivery.ack_timeout / 2, tick_atom::value);
 }
 
-void durable_stream::poll(const std::string& principal, uint64_t after, bool has_after,
-                          uint32_t timeout_ms, caf::response_promise rp) {
+void durable_stream::poll(const std::string& principal, const std::string& role, uint64_t after,
+                          bool has_after, uint32_t timeout_ms, caf::response_promise rp) {
   if (has_after) ack(principal, after);
-  poll_waiter w{next_poll_token_++, principal,
+  poll_waiter w{next_poll_token_++, principal, role,
                 std::min(has_after ? after : acked(principal), durable_seq_), std::move(rp)};
   if (w.after < durable_seq_ || timeout_ms == 0) {
     answer_poll(w);
@@ -261,7 +316,11 @@ void durable_stream::poll(const std::string& principal, uint64_t after, bool has
 }
 
 void durable_stream::answer_poll(poll_waiter& w) {
-  auto frames = frames_after(w.after, deps_.cfg->delivery.replay_batch);
+  // Storage may already hold entries whose durable notice is still in the mailbox: never
+  // answer beyond durable_seq_, or the next poll's cursor would be clamped back and repeat them.
+  auto frames = frames_after(
+      w.after, std::min<uint64_t>(deps_.cfg->delivery.replay_batch, durable_seq_ - w.after),
+      redacted_for(w.role));
   const uint64_t cursor = w.after + frames.size();
   w.rp.deliver(poll_result{stream_, cursor, std::move(frames)});
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,20 @@ class durable_stream {
   // the first append's result for a repeated idempotency key), or with an error.
   void append(append_request req, caf::response_promise rp);
 
+  // Agents' view of an entry: returns the entry's data JSON as agents may see it, or "" when
+  // it is the same as everyone's (e.g. no phone number to mask). Set once, before any append.
+  void set_redactor(std::function<std::string(const storage::stored_entry&)> redactor) {
+    redactor_ = std::move(redactor);
+  }
+  // Called after a connection subscribed (and got its replay): (conn, principal, role).
+  void set_on_subscribe(
+      std::function<void(const caf::actor&, const std::string&, const std::string&)> hook) {
+    on_subscribe_ = std::move(hook);
+  }
+  // Sends an ephemeral frame (not stored, not acked) to every subscriber, or only to those of
+  // `role`, except the connections of principal `except`.
+  void broadcast(const frame_ptr& frame, std::string_view role, std::string_view except);
+
   // Forgets a subscriber whose actor went down; the owner's down handler calls it.
   void on_down(const caf::down_msg& msg);
 
@@ -59,32 +74,42 @@ class durable_stream {
   struct subscriber {
     caf::actor conn;
     std::string principal;
-    uint64_t delivered = 0;             // highest seq sent to this connection
+    std::string role;
+    uint64_t delivered = 0;
+    // The client asked to resume below its principal's ack: replay from there once anyway.
+    bool explicit_resume = false;
+    uint64_t leave_after = 0;  // unsubscribed: remove once this seq is durable and sent // highest
+                               // seq sent to this connection
     clock::time_point unacked_since{};  // when unacked entries were last sent; epoch if none
   };
   struct pending_append {
     uint64_t seq;
     append_request req;
-    std::vector<caf::response_promise> waiters;
+    std::vector<caf::response_promise> waiters;     // the append itself
+    std::vector<caf::response_promise> duplicates;  // later appends with the same key
     frame_ptr frame;
+    frame_ptr redacted;  // agents' frame, null when the same
     std::string id;
     clock::time_point received;
   };
   struct poll_waiter {
     uint64_t token;
     std::string principal;
+    std::string role;
     uint64_t after;
     caf::response_promise rp;
   };
   struct cached_entry {
     uint64_t seq;
     frame_ptr frame;
+    frame_ptr redacted;
   };
 
-  void subscribe(caf::actor conn, const std::string& principal, uint64_t resume, bool has_resume);
+  void subscribe(caf::actor conn, const std::string& principal, uint64_t resume, bool has_resume,
+                 const std::string& role);
   void ack(const std::string& principal, uint64_t seq);
-  void poll(const std::string& principal, uint64_t after, bool has_after, uint32_t timeout_ms,
-            caf::response_promise rp);
+  void poll(const std::string& principal, const std::string& role, uint64_t after, bool has_after,
+            uint32_t timeout_ms, caf::response_promise rp);
   void flush();
   void on_durable(uint64_t first, uint64_t last, const std::string& error);
   void redeliver_overdue();
@@ -93,8 +118,10 @@ class durable_stream {
   uint64_t acked(const std::string& principal);
   // Sends what the subscriber lacks, within its unacked window.
   void pump(subscriber& sub);
+  bool redacted_for(const std::string& role) const { return redactor_ && role == "agent"; }
   // Frames for seqs in (after, after + limit], from the tail cache or storage.
-  std::vector<frame_ptr> frames_after(uint64_t after, size_t limit);
+  std::vector<frame_ptr> frames_after(uint64_t after, size_t limit, bool redacted);
+  frame_ptr encode(const storage::stored_entry& e, bool redacted) const;
   void answer_poll(poll_waiter& w);
   void fail_pending(const std::string& error);
 
@@ -114,6 +141,8 @@ class durable_stream {
   std::unordered_map<std::string, uint64_t> acked_;
   std::vector<poll_waiter> polls_;
   uint64_t next_poll_token_ = 1;
+  std::function<std::string(const storage::stored_entry&)> redactor_;
+  std::function<void(const caf::actor&, const std::string&, const std::string&)> on_subscribe_;
 };
 
 }  // namespace sb

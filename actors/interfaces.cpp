@@ -7,7 +7,41 @@ caf::error make_error(stream_errc code, std::string message) {
                     caf::make_message(std::move(message)));
 }
 
+std::string error_code(const caf::error& err) {
+  if (err.category() != caf::atom("sb_stream")) return "unavailable";
+  switch (static_cast<stream_errc>(err.code())) {
+    case stream_errc::storage_failed:
+      return "unavailable";
+    case stream_errc::poll_busy:
+      return "rate_limited";
+    case stream_errc::not_found:
+      return "not_found";
+    case stream_errc::forbidden:
+      return "forbidden";
+    case stream_errc::text_too_long:
+      return "text_too_long";
+    case stream_errc::invalid_text:
+      return "invalid_text";
+    case stream_errc::no_such_agent:
+      return "no_such_agent";
+    case stream_errc::agent_unavailable:
+      return "agent_unavailable";
+    case stream_errc::not_assigned:
+      return "not_assigned";
+    case stream_errc::invalid_field:
+      return "invalid_field";
+  }
+  return "unavailable";
+}
+
+std::string error_message(const caf::error& err) {
+  if (err.category() == caf::atom("sb_stream") && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return "the request could not be completed";
+}
+
 void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<chat_principal>("sb::chat_principal");
   cfg.add_message_type<append_request>("sb::append_request");
   cfg.add_message_type<append_result>("sb::append_result");
 }

@@ -8,7 +8,28 @@
 //   (ack_atom, principal, uint64_t seq)                 cumulative ack
 //   (poll_atom, principal, uint64_t after, bool has_after, uint32_t timeout_ms) -> poll_result
 //   (inspect_atom)                                      -> std::string (JSON)
+//   (subscribe_atom, conn, principal, resume, has_resume, std::string role)  same, with the
+//        subscriber's role (agents get the redacted view where the owner redacts)
+//   (unsubscribe_atom, caf::actor conn)                 stop pushing to conn
+// Conversation actor (conv:<id>), besides the stream messages; `who` is a chat_principal:
+//   (open_atom, merchant, customer)                     -> std::string status JSON
+//   {"id",…,"created"} (chat_send_atom, who, client_id, text, channel)     -> append_result
+//   (typing_atom, who, caf::actor conn)                 ephemeral event to the other side
+//   (resolve_atom, who) / (transfer_atom, who, to)      -> std::string "ok"
+//   (history_atom, who, cursor, forward, limit)         -> std::string JSON (cursor 0 and
+//        !forward: the newest)
+//   (assign_atom, agent)                                from the pool ("" = back to the queue)
+//   (queue_atom, position, estimated_wait_s)            from the pool: push a queue event
+// Agent pool (pool:<merchant>):
+//   (route_atom, conv, customer)                        route a new or reopened conversation
+//   (released_atom, conv)                               resolved
+//   (transfer_atom, conv, from_agent, to)               -> std::string "ok"
+//   (join_atom, agent, caf::actor conn)                 -> std::vector<std::string> conv streams
+//   (presence_atom, agent, status)
+//   (enrol_atom, agent, weight, max_concurrent)         -> std::string JSON
+//   (list_atom, who, status)                            -> std::string JSON
 // Connection actor:
+//   (follow_atom, stream) / (unfollow_atom, stream)     from the pool: start/stop reading
 //   (frame_atom, std::string text)                      a text frame from the socket
 //   (closed_atom)                                       the socket closed
 //   frame_batch                                         frames for the socket (from owners)
@@ -32,6 +53,24 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 using frame_atom = caf::atom_constant<caf::atom("frame")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using chat_send_atom = caf::atom_constant<caf::atom("chatsend")>;
+using typing_atom = caf::atom_constant<caf::atom("typing")>;
+using resolve_atom = caf::atom_constant<caf::atom("chatres")>;
+using transfer_atom = caf::atom_constant<caf::atom("transfer")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using assign_atom = caf::atom_constant<caf::atom("assign")>;
+using queue_atom = caf::atom_constant<caf::atom("queue")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
+using released_atom = caf::atom_constant<caf::atom("released")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using presence_atom = caf::atom_constant<caf::atom("presence")>;
+using enrol_atom = caf::atom_constant<caf::atom("enrol")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using follow_atom = caf::atom_constant<caf::atom("follow")>;
+using unfollow_atom = caf::atom_constant<caf::atom("unfollow")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 // An encoded server frame, shared by every connection it goes to (encoded once per entry).
 using frame_ptr = std::shared_ptr<const std::string>;
@@ -40,11 +79,25 @@ struct append_request {
   std::string kind;             // "order", "message", …
   std::string data;             // JSON document
   std::string idempotency_key;  // empty if none
+  std::string owner_state;      // JSON stored as the owner's state in the same batch, if any
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_request& x) {
-  return f(caf::meta::type_name("sb::append_request"), x.kind, x.data, x.idempotency_key);
+  return f(caf::meta::type_name("sb::append_request"), x.kind, x.data, x.idempotency_key,
+           x.owner_state);
+}
+
+// Who asks a chat actor: the token's claims that access rules need.
+struct chat_principal {
+  std::string sub;
+  std::string role;
+  std::string mid;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_principal& x) {
+  return f(caf::meta::type_name("sb::chat_principal"), x.sub, x.role, x.mid);
 }
 
 struct append_result {
@@ -74,7 +127,22 @@ struct poll_result {
 };
 
 // Errors of stream owners, category "sb_stream".
-enum class stream_errc : uint8_t { storage_failed = 1, poll_busy = 2 };
+enum class stream_errc : uint8_t {
+  storage_failed = 1,
+  poll_busy = 2,
+  not_found = 10,  // missing, or not visible to the principal (never tells which)
+  forbidden = 11,  // visible, but the role may not do this
+  text_too_long = 12,
+  invalid_text = 13,
+  no_such_agent = 14,
+  agent_unavailable = 15,
+  not_assigned = 16,
+  invalid_field = 17,
+};
+// The stable code string of an error made by make_error(stream_errc…), e.g. "not_found".
+std::string error_code(const caf::error& err);
+// The message given to make_error, or a generic one.
+std::string error_message(const caf::error& err);
 caf::error make_error(stream_errc code, std::string message);
 
 void register_message_types(caf::actor_system_config& cfg);

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/partition.hpp"
 #include "net/codec/jwt.hpp"
 
 namespace sb {
@@ -13,9 +14,36 @@ inline std::string orders_stream(std::string_view merchant) {
   return "orders:" + std::string(merchant);
 }
 
-// The streams a principal reads on its WebSocket and long-poll.
+inline std::string inbox_stream(std::string_view sub) {
+  return "inbox:" + std::string(sub);
+}
+
+inline std::string conv_stream(std::string_view conv_id) {
+  return "conv:" + std::string(conv_id);
+}
+
+// The registry key of a merchant's agent pool (an actor without a stream).
+inline std::string pool_key(std::string_view merchant) {
+  return "pool:" + std::string(merchant);
+}
+
+// A customer has one conversation per merchant; its id is derived, so a customer's stream is
+// known before the conversation is opened: "c" + 16 hex digits.
+inline std::string conversation_id(std::string_view merchant, std::string_view customer) {
+  const uint64_t h = cluster::fnv1a64(std::string(merchant) + "\n" + std::string(customer));
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "c";
+  for (int shift = 60; shift >= 0; shift -= 4) id += hex[(h >> shift) & 0xf];
+  return id;
+}
+
+// The streams a principal reads from its hello on, whatever else it is given later (agents are
+// subscribed to the conversations assigned to them by the agent pool).
 inline std::vector<std::string> readable_streams(const codec::principal& p) {
-  if (p.role == "merchant" && p.mid != "*") return {orders_stream(p.mid)};
+  if (p.mid == "*") return {};
+  if (p.role == "merchant") return {orders_stream(p.mid)};
+  if (p.role == "customer") return {conv_stream(conversation_id(p.mid, p.sub))};
+  if (p.role == "agent") return {inbox_stream(p.sub)};
   return {};
 }
 

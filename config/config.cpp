@@ -1,10 +1,16 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
+#include <type_traits>
 
 namespace sb::config {
 
@@ -25,8 +31,13 @@ bool parse_bool(const std::string& v, bool& out) {
 
 template <class T>
 bool parse_number(const std::string& v, T& out) {
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  return ec == std::errc{} && end == v.data() + v.size();
+  T parsed{};
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+  if (ec != std::errc{} || end != v.data() + v.size()) return false;
+  if constexpr (std::is_floating_point_v<T>)
+    if (!std::isfinite(parsed)) return false;  // from_chars accepts "inf" and "nan"
+  out = parsed;
+  return true;
 }
 
 // Sizes: "1048576", "64KiB", "1MiB", "2GiB".
@@ -39,8 +50,9 @@ bool parse_size(const std::string& v, size_t& out) {
       mult = m;
       digits = v.substr(0, v.size() - 3);
     }
-  if (!parse_number(digits, out)) return false;
-  out *= mult;
+  size_t n = 0;
+  if (!parse_number(digits, n) || n > std::numeric_limits<size_t>::max() / mult) return false;
+  out = n * mult;
   return true;
 }
 
@@ -51,8 +63,9 @@ bool parse_millis(const std::string& v, std::chrono::milliseconds& out) {
        {std::pair{"ms", 1}, std::pair{"s", 1000}, std::pair{"m", 60000}, std::pair{"h", 3600000}}) {
     if (v.size() > std::string_view(suffix).size() && v.ends_with(suffix) &&
         parse_number(v.substr(0, v.size() - std::string_view(suffix).size()), n)) {
+      if (n < 0 || n > std::numeric_limits<int64_t>::max() / m) return false;
       out = std::chrono::milliseconds(n * m);
-      return n >= 0;
+      return true;
     }
   }
   return false;
@@ -73,11 +86,20 @@ std::vector<std::string> split(const std::string& v, char sep) {
   return out;
 }
 
+// "127.0.0.1:8080", "[::1]:8080" (brackets are removed: the host must be a bare address).
 bool parse_host_port(const std::string& v, std::string& host, uint16_t& port) {
   auto colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
-  host = v.substr(0, colon);
-  return parse_number(v.substr(colon + 1), port);
+  std::string h = v.substr(0, colon);
+  if (h.front() == '[' || h.back() == ']') {
+    if (h.size() < 3 || h.front() != '[' || h.back() != ']') return false;
+    h = h.substr(1, h.size() - 2);
+  }
+  uint16_t p = 0;
+  if (!parse_number(v.substr(colon + 1), p)) return false;
+  host = std::move(h);
+  port = p;
+  return true;
 }
 
 // "m1:key1,*:key2"
@@ -88,6 +110,40 @@ bool parse_service_keys(const std::string& v, std::vector<service_key>& out) {
     if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) return false;
     out.push_back({item.substr(0, colon), item.substr(colon + 1)});
   }
+  return true;
+}
+
+// "m1:alice:3:10,m1:bob:1:5" (merchant:agent:weight:max_concurrent)
+bool parse_agents(const std::string& v, std::vector<settings::chat_t::agent>& out) {
+  std::vector<settings::chat_t::agent> parsed;
+  for (const auto& item : split(v, ',')) {
+    auto fields = split(item, ':');
+    settings::chat_t::agent a;
+    if (fields.size() != 4 || !parse_number(fields[2], a.weight) ||
+        !parse_number(fields[3], a.max_concurrent) || a.weight == 0 || a.max_concurrent == 0)
+      return false;
+    a.merchant = fields[0];
+    a.id = fields[1];
+    parsed.push_back(std::move(a));
+  }
+  out = std::move(parsed);
+  return true;
+}
+
+bool known_strategy(const std::string& v) {
+  return v == "weighted_least_load" || v == "round_robin";
+}
+
+// "m2:round_robin,m3:weighted_least_load"
+bool parse_strategies(const std::string& v, std::vector<std::pair<std::string, std::string>>& out) {
+  std::vector<std::pair<std::string, std::string>> parsed;
+  for (const auto& item : split(v, ',')) {
+    auto colon = item.find(':');
+    if (colon == std::string::npos || colon == 0 || !known_strategy(item.substr(colon + 1)))
+      return false;
+    parsed.emplace_back(item.substr(0, colon), item.substr(colon + 1));
+  }
+  out = std::move(parsed);
   return true;
 }
 
@@ -153,6 +209,20 @@ const std::map<std::string, setter>& setters() {
        [](settings& s, const std::string& v) { return parse_number(v, s.delivery.tail_cache); }},
       {"delivery.max_unacked",
        [](settings& s, const std::string& v) { return parse_number(v, s.delivery.max_unacked); }},
+      {"chat.max_text",
+       [](settings& s, const std::string& v) { return parse_size(v, s.chat.max_text); }},
+      {"chat.agents",
+       [](settings& s, const std::string& v) { return parse_agents(v, s.chat.agents); }},
+      {"routing.strategy",
+       [](settings& s, const std::string& v) {
+         return known_strategy(v) && !(s.routing.strategy = v).empty();
+       }},
+      {"routing.strategies",
+       [](settings& s, const std::string& v) { return parse_strategies(v, s.routing.strategies); }},
+      {"routing.offline_grace",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.routing.offline_grace); }},
+      {"privacy.mask_phone",
+       [](settings& s, const std::string& v) { return parse_bool(v, s.privacy.mask_phone); }},
       {"storage.sync",
        [](settings& s, const std::string& v) { return parse_bool(v, s.storage.sync); }},
       {"storage.idempotency_ttl",
@@ -163,8 +233,17 @@ const std::map<std::string, setter>& setters() {
   return table;
 }
 
+// Only addresses that are loopback by their bits: "127.attacker.example" is a host name that
+// may resolve anywhere, not a loopback address.
 bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (host == "localhost") return true;
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, host.c_str(), addr) == 1) return addr[0] == 127;
+  if (inet_pton(AF_INET6, host.c_str(), addr) != 1) return false;
+  static constexpr unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(addr, addr + 16, v6_loopback)) return true;
+  return std::equal(addr, addr + 12, v4_mapped) && addr[12] == 127;
 }
 
 }  // namespace
@@ -259,7 +338,14 @@ std::string validate(const settings& s) {
     return "limits.max_json_depth must be 2..256";
   if (s.delivery.ack_timeout.count() < 50) return "delivery.ack_timeout must be at least 50ms";
   if (s.delivery.replay_batch == 0) return "delivery.replay_batch must be positive";
+  // With no unacked entry allowed, a subscriber would never be sent anything.
+  if (s.delivery.max_unacked == 0) return "delivery.max_unacked must be positive";
+  if (s.limits.principal_rate > 0 && s.limits.principal_burst < 1)
+    return "limits.principal_burst must be at least 1";
+  if (s.limits.ip_rate > 0 && s.limits.ip_burst < 1) return "limits.ip_burst must be at least 1";
   if (s.limits.max_poll_timeout.count() < 1) return "limits.max_poll_timeout must be >= 1s";
+  if (s.chat.max_text < 1 || s.chat.max_text > s.limits.max_frame / 2)
+    return "chat.max_text must be between 1 and half of limits.max_frame";
   return "";
 }
 

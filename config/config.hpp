@@ -52,6 +52,22 @@ struct settings {
     size_t tail_cache = 4096;                      // recent entries kept in memory per stream
     size_t max_unacked = 10000;  // a connection further behind is replayed from storage
   } delivery;
+  struct chat_t {
+    size_t max_text = 4096;  // bytes of one message's text
+    struct agent {
+      std::string merchant, id;
+      uint32_t weight = 1, max_concurrent = 5;
+    };
+    std::vector<agent> agents;  // enrolled at start ("m1:alice:3:10,…")
+  } chat;
+  struct routing_t {
+    std::string strategy = "weighted_least_load";  // default for every merchant
+    std::vector<std::pair<std::string, std::string>> strategies;  // merchant → strategy
+    std::chrono::milliseconds offline_grace{30000};
+  } routing;
+  struct privacy_t {
+    bool mask_phone = true;  // phone numbers masked in what agents receive and in logs
+  } privacy;
   struct storage_t {
     bool sync = true;  // fsync the WAL before acknowledging; off only for experiments
     std::chrono::seconds idempotency_ttl{std::chrono::hours(24)};

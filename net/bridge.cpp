@@ -50,6 +50,17 @@ void spawn_request(caf::actor_system& sys, caf::actor registry, std::string stre
 
 }  // namespace
 
+template <class Result>
+void bridge::ask(std::string key, caf::message msg, std::chrono::milliseconds timeout,
+                 std::function<void(caf::expected<Result>)> done) {
+  spawn_request<Result>(sys_, registry_, std::move(key), std::move(msg), timeout, std::move(done));
+}
+
+template void bridge::ask<std::string>(std::string, caf::message, std::chrono::milliseconds,
+                                       std::function<void(caf::expected<std::string>)>);
+template void bridge::ask<append_result>(std::string, caf::message, std::chrono::milliseconds,
+                                         std::function<void(caf::expected<append_result>)>);
+
 void bridge::append(std::string stream, append_request req,
                     std::function<void(caf::expected<append_result>)> done) {
   spawn_request<append_result>(sys_, registry_, std::move(stream),
@@ -58,11 +69,13 @@ void bridge::append(std::string stream, append_request req,
 }
 
 void bridge::poll(std::string stream, std::string principal, uint64_t after, bool has_after,
-                  uint32_t timeout_ms, std::function<void(caf::expected<poll_result>)> done) {
-  spawn_request<poll_result>(
-      sys_, registry_, std::move(stream),
-      caf::make_message(poll_atom::value, std::move(principal), after, has_after, timeout_ms),
-      std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(5), std::move(done));
+                  uint32_t timeout_ms, std::string role,
+                  std::function<void(caf::expected<poll_result>)> done) {
+  spawn_request<poll_result>(sys_, registry_, std::move(stream),
+                             caf::make_message(poll_atom::value, std::move(principal), after,
+                                               has_after, timeout_ms, std::move(role)),
+                             std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(5),
+                             std::move(done));
 }
 
 void bridge::inspect(std::string stream, std::function<void(caf::expected<std::string>)> done) {

@@ -22,7 +22,14 @@ class bridge {
               std::function<void(caf::expected<append_result>)> done);
   // Long-polls the stream's owner for entries after `after` (or the principal's ack).
   void poll(std::string stream, std::string principal, uint64_t after, bool has_after,
-            uint32_t timeout_ms, std::function<void(caf::expected<poll_result>)> done);
+            uint32_t timeout_ms, std::string role,
+            std::function<void(caf::expected<poll_result>)> done);
+  // Sends `msg` as a request to the owner of `key` (a stream, or "pool:<merchant>"). Result is
+  // std::string, append_result or poll_result.
+  template <class Result>
+  void ask(std::string key, caf::message msg, std::chrono::milliseconds timeout,
+           std::function<void(caf::expected<Result>)> done);
+
   // Asks the stream's owner for its live state (JSON).
   void inspect(std::string stream, std::function<void(caf::expected<std::string>)> done);
 

@@ -8,6 +8,7 @@
 
 #include "actors/stream_names.hpp"
 #include "net/codec/frames.hpp"
+#include "net/http_support.hpp"
 #include "web/assets.hpp"
 
 namespace sb::net {
@@ -23,51 +24,10 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-int64_t wall_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
-http_response json_ok(unsigned status, std::string body) {
-  return {status, std::move(body), "application/json", {}};
-}
-
-std::string bearer(std::string_view authorization) {
-  constexpr std::string_view prefix = "Bearer ";
-  if (authorization.size() > prefix.size() && authorization.starts_with(prefix))
-    return std::string(authorization.substr(prefix.size()));
-  return {};
-}
-
-struct target_parts {
-  std::string path;
-  std::string token, cursor, timeout;
-  bool ok = false;
-};
-
-target_parts split_target(const std::string& target) {
-  target_parts out;
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return out;
-  out.path = std::string(parsed->encoded_path());
-  for (auto param : parsed->params()) {
-    if (param.key == "token") out.token = param.value;
-    if (param.key == "cursor") out.cursor = param.value;
-    if (param.key == "timeout") out.timeout = param.value;
-  }
-  out.ok = true;
-  return out;
-}
-
 bool printable_ascii(std::string_view s) {
   for (unsigned char c : s)
     if (c < 0x21 || c > 0x7e) return false;
   return true;
-}
-
-// The status for a protocol error code of an HTTP body.
-unsigned status_of(const std::string& code) {
-  return code == "body_too_large" ? 413 : 400;
 }
 
 }  // namespace
@@ -99,7 +59,7 @@ http_response http_api::limit(codec::rate_limiter& limiter, const std::string& k
 std::variant<codec::principal, http_response> http_api::jwt_principal(
     const http_request& req) const {
   auto token = bearer(req.authorization);
-  if (token.empty()) token = split_target(req.target).token;
+  if (token.empty()) token = split_target(req.target).param("token");
   if (token.empty()) return json_error(401, "unauthorized", "missing bearer token");
   auto verified = codec::jwt_verify(token, cfg_.auth.secret, wall_s());
   if (auto* reason = std::get_if<std::string>(&verified))
@@ -135,7 +95,10 @@ void http_api::handle(http_request req, responder reply) {
     if (req.method != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
     return dev_token(req, std::move(reply));
   }
-  if (req.method == "GET" && !path.starts_with("/api/")) return reply(static_file(path));
+  if (path.starts_with("/api/conversations") || path.starts_with("/admin/merchants/"))
+    return chat_route(req, parts, std::move(reply));
+  if (req.method == "GET" && !path.starts_with("/api/") && !path.starts_with("/admin/"))
+    return reply(static_file(path));
   reply(json_error(404, "not_found", "no such endpoint"));
 }
 
@@ -196,38 +159,36 @@ void http_api::poll(const http_request& req, responder reply) {
   if (streams.empty())
     return reply(json_error(403, "forbidden", "no stream to poll for this role"));
   auto parts = split_target(req.target);
-  std::string stream = streams.front();
+  auto readable = [&](const std::string& s) {
+    return std::find(streams.begin(), streams.end(), s) != streams.end();
+  };
+  std::string stream = parts.param("stream").empty() ? streams.front() : parts.param("stream");
+  if (!readable(stream)) return reply(json_error(400, "invalid_field", "not a stream you read"));
   uint64_t after = 0;
-  bool has_after = false;
-  if (!parts.cursor.empty()) {
-    auto at = parts.cursor.rfind('@');
-    const char* end = parts.cursor.data() + parts.cursor.size();
-    if (at == std::string::npos ||
-        std::from_chars(parts.cursor.data() + at + 1, end, after).ptr != end ||
-        std::find(streams.begin(), streams.end(), parts.cursor.substr(0, at)) == streams.end())
+  const std::string cursor = parts.param("cursor");
+  if (!cursor.empty()) {
+    auto at = cursor.rfind('@');
+    auto seq = at == std::string::npos ? std::nullopt : parse_uint(cursor.substr(at + 1));
+    if (!seq || !readable(cursor.substr(0, at)))
       return reply(json_error(400, "invalid_field", "cursor is not one this server returned"));
-    stream = parts.cursor.substr(0, at);
-    has_after = true;
+    stream = cursor.substr(0, at);
+    after = *seq;
   }
-  uint32_t timeout_s = 25;
-  if (!parts.timeout.empty()) {
-    const char* end = parts.timeout.data() + parts.timeout.size();
-    if (std::from_chars(parts.timeout.data(), end, timeout_s).ptr != end)
-      return reply(json_error(400, "invalid_field", "timeout must be whole seconds"));
-  }
-  timeout_s = std::min<uint32_t>(timeout_s, cfg_.limits.max_poll_timeout.count());
-  actors_.poll(
-      stream, p.sub, after, has_after, timeout_s * 1000, [reply](caf::expected<poll_result> r) {
-        if (!r) return reply(json_error(503, "unavailable", "stream unavailable"));
-        std::string body = "{\"entries\":[";
-        for (size_t i = 0; i < r->frames.size(); ++i) {
-          if (i) body += ',';
-          body += *r->frames[i];
-        }
-        body +=
-            "],\"cursor\":" + codec::json_quote(r->stream + "@" + std::to_string(r->cursor)) + "}";
-        reply(json_ok(200, std::move(body)));
-      });
+  auto timeout_s = parse_uint(parts.param("timeout").empty() ? "25" : parts.param("timeout"));
+  if (!timeout_s) return reply(json_error(400, "invalid_field", "timeout must be whole seconds"));
+  const uint64_t capped = std::min<uint64_t>(*timeout_s, cfg_.limits.max_poll_timeout.count());
+  actors_.poll(stream, p.sub, after, !cursor.empty(), static_cast<uint32_t>(capped * 1000), p.role,
+               [reply](caf::expected<poll_result> r) {
+                 if (!r) return reply(json_error(503, "unavailable", "stream unavailable"));
+                 std::string body = "{\"entries\":[";
+                 for (size_t i = 0; i < r->frames.size(); ++i) {
+                   if (i) body += ',';
+                   body += *r->frames[i];
+                 }
+                 body += "],\"cursor\":" +
+                         codec::json_quote(r->stream + "@" + std::to_string(r->cursor)) + "}";
+                 reply(json_ok(200, std::move(body)));
+               });
 }
 
 void http_api::dev_token(const http_request& req, responder reply) {

@@ -17,6 +17,8 @@
 
 namespace sb::net {
 
+struct target_parts;
+
 struct http_request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query
@@ -57,10 +59,20 @@ class http_api {
   void post_order(const http_request& req, responder reply);
   void poll(const http_request& req, responder reply);
   void dev_token(const http_request& req, responder reply);
+  // /api/conversations… and /admin/merchants/… (net/chat_routes.cpp).
+  void chat_route(const http_request& req, const target_parts& parts, responder reply);
+  void open_conversation(const http_request& req, const codec::principal& p, responder reply);
+  void post_message(const http_request& req, const codec::principal& p, const std::string& conv,
+                    responder reply);
+  void history(const target_parts& parts, const codec::principal& p, const std::string& conv,
+               responder reply);
+  void list_conversations(const target_parts& parts, const codec::principal& p, responder reply);
+  void enrol_agent(const http_request& req, const codec::principal& p, const std::string& merchant,
+                   const std::string& agent, responder reply);
   http_response static_file(const std::string& path) const;
   // The JWT principal of the request, or the 401 to answer.
   std::variant<codec::principal, http_response> jwt_principal(const http_request& req) const;
-  // A 429 when the key is over its budget, else nullopt-like status 0.
+  // A 429 when the key is over its budget, else a response with status 0.
   http_response limit(codec::rate_limiter& limiter, const std::string& key);
 
   const config::settings& cfg_;

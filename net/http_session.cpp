@@ -10,6 +10,11 @@ namespace {
 
 constexpr auto read_timeout = std::chrono::seconds(30);
 constexpr uint32_t header_limit = 16 * 1024;
+// After refusing a request whose body is still arriving, unread input is drained for a while
+// before closing: closing with unread data resets the connection and the client never sees
+// the error response.
+constexpr auto drain_timeout = std::chrono::seconds(5);
+constexpr size_t drain_limit = 16 << 20;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
@@ -38,10 +43,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (ec == http::error::body_limit) {
       auto r = json_error(413, "body_too_large",
                           "body over " + std::to_string(ctx_.cfg.limits.max_body) + " bytes");
-      return write(std::move(r), false, 11);
+      return write(std::move(r), false, 11, true);
     }
     if (ec == http::error::header_limit)
-      return write(json_error(431, "headers_too_large", "request headers too large"), false, 11);
+      return write(json_error(431, "headers_too_large", "request headers too large"), false, 11,
+                   true);
     if (ec) return close();
     auto req = parser_->release();
     const bool keep_alive = req.keep_alive() && !ctx_.stopping;
@@ -86,7 +92,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
                             std::get<codec::principal>(std::move(who)));
   }
 
-  void write(http_response res, bool keep_alive, unsigned version) {
+  void write(http_response res, bool keep_alive, unsigned version, bool drain = false) {
     if (res.status >= 400 && res.status < 500)
       ctx_.metrics.rejected_requests.fetch_add(1, std::memory_order_relaxed);
     auto msg = std::make_shared<http::response<http::string_body>>(
@@ -99,11 +105,25 @@ class http_session : public std::enable_shared_from_this<http_session> {
     msg->body() = std::move(res.body);
     msg->prepare_payload();
     stream_.expires_after(read_timeout);
-    http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->close();
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *msg,
+        [self = shared_from_this(), msg, keep_alive, drain](beast::error_code ec, size_t) {
+          if (ec || !keep_alive) {
+            self->close();
+            if (!ec && drain) self->drain(0);
+            return;
+          }
+          self->read();
+        });
+  }
+
+  void drain(size_t drained) {
+    if (drained == 0) stream_.expires_after(drain_timeout);
+    if (!discard_) discard_ = std::make_unique<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*discard_),
+                            [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+                              if (!ec && drained + n < drain_limit) self->drain(drained + n);
+                            });
   }
 
   void close() {
@@ -116,6 +136,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   server_context& ctx_;
   ip_slots::slot slot_;
+  std::unique_ptr<std::array<char, 16384>> discard_;
 };
 
 }  // namespace

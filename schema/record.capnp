@@ -25,3 +25,9 @@ struct IdempotencyRecord {
   id @1 :Text;
   expiresAtMs @2 :Int64;
 }
+
+# The state an owner keeps beside its stream (a conversation's status and participants, an agent
+# pool's enrolment and queue), as JSON, written in the same batch as the entry that changed it.
+struct OwnerState {
+  data @0 :Text;
+}

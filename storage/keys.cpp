@@ -50,6 +50,10 @@ std::string cursor_key(std::string_view stream, std::string_view principal) {
   return key_with_suffix(record_type::cursor, stream, principal);
 }
 
+std::string state_key(std::string_view stream) {
+  return stream_prefix(record_type::state, stream);
+}
+
 std::string idempotency_key(std::string_view stream, std::string_view key) {
   return key_with_suffix(record_type::idempotency, stream, key);
 }

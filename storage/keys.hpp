@@ -7,7 +7,7 @@
 
 namespace sb::storage::keys {
 
-enum class record_type : char { entry = 'E', cursor = 'C', idempotency = 'I' };
+enum class record_type : char { entry = 'E', cursor = 'C', idempotency = 'I', state = 'S' };
 
 // [partition u16 BE][type]: every record of one type in one partition.
 std::string type_prefix(uint16_t partition, record_type type);
@@ -19,6 +19,8 @@ std::string stream_prefix(record_type type, std::string_view stream);
 std::string entry_key(std::string_view stream, uint64_t seq);
 std::string cursor_key(std::string_view stream, std::string_view principal);
 std::string idempotency_key(std::string_view stream, std::string_view key);
+// [partition][S][stream][0x00]: the owner state of a stream (one record per stream).
+std::string state_key(std::string_view stream);
 
 // The seq of an entry key (its last 8 bytes).
 uint64_t entry_seq(std::string_view entry_key);

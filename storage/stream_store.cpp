@@ -220,6 +220,12 @@ void write_set::put_idempotency(std::string_view stream, std::string_view key,
   ops_.push_back({keys::idempotency_key(stream, key), to_bytes(message)});
 }
 
+void write_set::put_state(std::string_view stream, std::string_view json) {
+  capnp::MallocMessageBuilder message(segment_words(json.size()));
+  message.initRoot<schema::OwnerState>().setData(capnp::Text::Reader(json.data(), json.size()));
+  ops_.push_back({keys::state_key(stream), to_bytes(message)});
+}
+
 std::unique_ptr<stream_store> stream_store::open(const store_options& opts, std::string& error) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(make_options(opts), opts.path, &db);
@@ -286,6 +292,13 @@ std::optional<idempotency_hit> stream_store::idempotency(std::string_view stream
         if (r.getExpiresAtMs() <= now_ms) return std::nullopt;
         return idempotency_hit{.seq = r.getSeq(), .id = text(r.getId())};
       });
+}
+
+std::optional<std::string> stream_store::state(std::string_view stream) const {
+  auto value = get(*db_, keys::state_key(stream));
+  if (!value) return std::nullopt;
+  return decode<schema::OwnerState>(*value,
+                                    [](schema::OwnerState::Reader r) { return text(r.getData()); });
 }
 
 std::string stream_store::apply(const std::vector<const write_set*>& sets, bool sync) {

@@ -40,6 +40,8 @@ class write_set {
   void put_cursor(std::string_view stream, std::string_view principal, uint64_t seq);
   void put_idempotency(std::string_view stream, std::string_view key, const idempotency_hit& hit,
                        int64_t expires_at_ms);
+  // Replaces the owner state of the stream (JSON), atomically with the rest of the set.
+  void put_state(std::string_view stream, std::string_view json);
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
 
@@ -80,6 +82,9 @@ class stream_store {
   // A live (not expired at now_ms) idempotency record.
   std::optional<idempotency_hit> idempotency(std::string_view stream, std::string_view key,
                                              int64_t now_ms) const;
+
+  // The owner state last written with put_state, if any.
+  std::optional<std::string> state(std::string_view stream) const;
 
   // Applies the set atomically; with `sync` the call returns after the WAL is fsynced.
   // Returns an empty string on success, else the error. Called by group_commit's thread.

@@ -1,5 +1,6 @@
 #include "net/codec/frames.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <initializer_list>
@@ -255,8 +256,11 @@ std::variant<client_frame, protocol_error> parse_client_frame(std::string_view t
     if (!read_fields(op, fields, frame)) return std::move(fields).error();
     return frame;
   }
+  // The ref names the op the client sent (clipped: it is the client's text, echoed back).
+  std::string_view sent(op_name.data(), std::min<size_t>(op_name.size(), 64));
   return make_error("unknown_op",
-                    "unknown op (expected hello, ack, send, typing, resolve, transfer, presence)");
+                    "unknown op (expected hello, ack, send, typing, resolve, transfer, presence)",
+                    valid_utf8(sent) ? sent : std::string_view());
 }
 
 protocol_error check_json_body(std::string_view body, const json_limits& limits) {

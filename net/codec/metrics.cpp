@@ -13,24 +13,30 @@ void histogram::observe(double seconds) {
 }
 
 void histogram::render(std::string& out, std::string_view name, std::string_view help) const {
-  char line[256];
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" histogram\n");
+  render_series(out, name, "");
+}
+
+void histogram::render_series(std::string& out, std::string_view name,
+                              std::string_view labels) const {
+  const std::string sep = labels.empty() ? "" : ",";
+  const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  char number[64];
   uint64_t cumulative = 0;
   for (size_t i = 0; i <= bounds.size(); ++i) {
     cumulative += counts_[i].load(std::memory_order_relaxed);
     if (i < bounds.size())
-      std::snprintf(line, sizeof line, "%.*s_bucket{le=\"%g\"} %llu\n", int(name.size()),
-                    name.data(), bounds[i], static_cast<unsigned long long>(cumulative));
+      std::snprintf(number, sizeof number, "%g", bounds[i]);
     else
-      std::snprintf(line, sizeof line, "%.*s_bucket{le=\"+Inf\"} %llu\n", int(name.size()),
-                    name.data(), static_cast<unsigned long long>(cumulative));
-    out.append(line);
+      std::snprintf(number, sizeof number, "+Inf");
+    out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"");
+    out.append(number).append("\"} ").append(std::to_string(cumulative)).append("\n");
   }
-  std::snprintf(line, sizeof line, "%.*s_sum %.6f\n%.*s_count %llu\n", int(name.size()),
-                name.data(), sum_micros_.load() / 1e6, int(name.size()), name.data(),
-                static_cast<unsigned long long>(count_.load()));
-  out.append(line);
+  std::snprintf(number, sizeof number, "%.6f", sum_micros_.load() / 1e6);
+  out.append(name).append("_sum").append(braces).append(" ").append(number).append("\n");
+  out.append(name).append("_count").append(braces).append(" ");
+  out.append(std::to_string(count_.load())).append("\n");
 }
 
 namespace {
@@ -43,6 +49,71 @@ void scalar(std::string& out, std::string_view name, std::string_view type, std:
   out.append("\n");
 }
 }  // namespace
+
+namespace {
+
+// A label value with \, " and newlines escaped, as the exposition format requires.
+std::string label(std::string_view name, std::string_view value) {
+  std::string out(name);
+  out += "=\"";
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+void labelled(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+              const std::map<std::string, double>& values) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  char number[64];
+  for (const auto& [labels, v] : values) {
+    std::snprintf(number, sizeof number, "%g", v);
+    out.append(name).append("{").append(labels).append("} ").append(number).append("\n");
+  }
+}
+
+}  // namespace
+
+void metrics::count_chat_message(std::string_view channel) {
+  auto& counter = channel == "app"      ? chat_messages_app
+                  : channel == "wechat" ? chat_messages_wechat
+                                        : chat_messages_web;
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::count_assignment(std::string_view strategy) {
+  std::lock_guard lock(labelled_mutex_);
+  assignments_[label("strategy", strategy)] += 1;
+}
+
+void metrics::observe_queue_wait(const std::string& merchant, double seconds) {
+  std::lock_guard lock(labelled_mutex_);
+  auto& h = waits_[label("merchant", merchant)];
+  if (!h) h = std::make_unique<histogram>();
+  h->observe(seconds);
+}
+
+void metrics::set_conversations(const std::string& merchant, const std::string& status, int64_t n) {
+  std::lock_guard lock(labelled_mutex_);
+  conversations_[label("merchant", merchant) + "," + label("status", status)] = double(n);
+}
+
+void metrics::set_queue_length(const std::string& merchant, int64_t n) {
+  std::lock_guard lock(labelled_mutex_);
+  queue_length_[label("merchant", merchant)] = double(n);
+}
+
+void metrics::set_agent_utilisation(const std::string& merchant, const std::string& agent,
+                                    double ratio) {
+  std::lock_guard lock(labelled_mutex_);
+  utilisation_[label("merchant", merchant) + "," + label("agent", agent)] = ratio;
+}
 
 std::string metrics::render() const {
   std::string out;
@@ -66,12 +137,34 @@ std::string metrics::render() const {
   scalar(out, "sb_storage_rounds_total", "counter", "Synced RocksDB writes (group commits).",
          storage_rounds);
   scalar(out, "sb_storage_sets_total", "counter", "Write sets committed.", storage_sets);
-  scalar(out, "sb_stream_actors", "gauge", "Live stream owner actors on this node.",
-         stream_actors);
+  scalar(out, "sb_stream_actors", "gauge", "Live stream owner actors on this node.", stream_actors);
   push_latency.render(out, "sb_push_latency_seconds",
                       "From an append's arrival to its frame being queued on each socket.");
   storage_write_latency.render(out, "sb_storage_write_seconds",
                                "Duration of one synced group-commit write.");
+  out.append("# HELP sb_chat_messages_total Chat messages stored, by channel.\n");
+  out.append("# TYPE sb_chat_messages_total counter\n");
+  for (auto [channel, counter] :
+       {std::pair{"web", &chat_messages_web}, std::pair{"app", &chat_messages_app},
+        std::pair{"wechat", &chat_messages_wechat}})
+    out.append("sb_chat_messages_total{channel=\"")
+        .append(channel)
+        .append("\"} ")
+        .append(std::to_string(counter->load(std::memory_order_relaxed)))
+        .append("\n");
+  std::lock_guard lock(labelled_mutex_);
+  labelled(out, "sb_chat_assignments_total", "counter", "Conversations assigned, by strategy.",
+           assignments_);
+  labelled(out, "sb_chat_conversations", "gauge", "Conversations by merchant and status.",
+           conversations_);
+  labelled(out, "sb_chat_queue_length", "gauge", "Conversations waiting for an agent.",
+           queue_length_);
+  labelled(out, "sb_chat_agent_utilisation", "gauge",
+           "Assigned conversations over max_concurrent, per agent.", utilisation_);
+  out.append("# HELP sb_chat_queue_wait_seconds Time from queued to assigned, per merchant.\n");
+  out.append("# TYPE sb_chat_queue_wait_seconds histogram\n");
+  for (const auto& [labels, h] : waits_)
+    h->render_series(out, "sb_chat_queue_wait_seconds", labels);
   return out;
 }
 

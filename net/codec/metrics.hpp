@@ -5,6 +5,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace sb::codec {
@@ -16,6 +19,8 @@ class histogram {
                                                  0.1,    0.2,   0.5,   1,     2,    5,    10};
   void observe(double seconds);
   void render(std::string& out, std::string_view name, std::string_view help) const;
+  // The bucket, sum and count lines only, with extra labels ("merchant=\"m1\"") or none.
+  void render_series(std::string& out, std::string_view name, std::string_view labels) const;
 
  private:
   std::array<std::atomic<uint64_t>, bounds.size() + 1> counts_{};
@@ -37,10 +42,29 @@ struct metrics {
   std::atomic<uint64_t> storage_rounds{0};
   std::atomic<uint64_t> storage_sets{0};
   std::atomic<int64_t> stream_actors{0};
-  histogram push_latency;          // append accepted → frame handed to the socket
+  std::atomic<uint64_t> chat_messages_web{0};
+  std::atomic<uint64_t> chat_messages_app{0};
+  std::atomic<uint64_t> chat_messages_wechat{0};
+  histogram push_latency;           // append accepted → frame handed to the socket
   histogram storage_write_latency;  // one group-commit round (synced WriteBatch)
 
+  // Chat metrics labelled by merchant, agent or strategy (thread-safe).
+  void count_chat_message(std::string_view channel);
+  void count_assignment(std::string_view strategy);
+  void observe_queue_wait(const std::string& merchant, double seconds);
+  void set_conversations(const std::string& merchant, const std::string& status, int64_t n);
+  void set_queue_length(const std::string& merchant, int64_t n);
+  void set_agent_utilisation(const std::string& merchant, const std::string& agent, double ratio);
+
   std::string render() const;
+
+ private:
+  mutable std::mutex labelled_mutex_;
+  std::map<std::string, double> assignments_;                // {strategy="…"}
+  std::map<std::string, double> conversations_;              // {merchant="…",status="…"}
+  std::map<std::string, double> queue_length_;               // {merchant="…"}
+  std::map<std::string, double> utilisation_;                // {merchant="…",agent="…"}
+  std::map<std::string, std::unique_ptr<histogram>> waits_;  // {merchant="…"}
 };
 
 }  // namespace sb::codec

@@ -4,93 +4,28 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  WAIT, b64url, freshDataDir, launchBrowser, postJson, removeDir, startDaemon, stopDaemon, waitFor,
+  watchPage,
+} from './lib/harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.SWITCHBOARD_BIN || path.resolve(here, '../../build/switchboard');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const MERCHANT = 'm1';
 const STREAM = `orders:${MERCHANT}`;
-const WAIT = 10_000; // the longest any single wait may take
 
 let dataDir;
 let daemon; // {proc, port, base}
 let browser;
 let context;
 let page;
-const dialogs = [];
-const pageErrors = [];
-const sockets = []; // every WebSocket the page opened: {ws, sent: [frame], received: [frame]}
-
-// ---- the daemon -------------------------------------------------------------------------------
-
-function startDaemon(listen) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['--listen', listen, '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let started = false;
-    const keep = (chunk) => (output = (output + chunk).slice(-65536));
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`${BIN} printed no "listening" line within ${WAIT} ms:\n${output.slice(-4000)}`));
-    }, WAIT);
-    proc.stdout.setEncoding('utf8').on('data', (chunk) => {
-      keep(chunk);
-      const match = /switchboard listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (!match || started) return;
-      started = true;
-      clearTimeout(timer);
-      const port = Number(match[1]);
-      resolve({ proc, port, base: `http://127.0.0.1:${port}` });
-    });
-    proc.stderr.setEncoding('utf8').on('data', keep);
-    proc.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${BIN}: ${err.message} (build it, or set SWITCHBOARD_BIN)`));
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const when = started ? 'unexpectedly' : 'before listening';
-      const what = `${BIN} exited ${when} (${code ?? signal}):\n${output.slice(-4000)}`;
-      if (started) console.error(what); // the waits that follow will fail; this says why
-      else reject(new Error(what));
-    });
-  });
-}
-
-async function stopDaemon(d) {
-  if (!d || d.proc.exitCode !== null || d.proc.signalCode !== null) return;
-  d.proc.removeAllListeners('exit'); // this exit is expected
-  const exited = new Promise((resolve) => d.proc.once('exit', resolve));
-  d.proc.kill('SIGTERM');
-  const killer = setTimeout(() => d.proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-}
-
-async function postJson(urlPath, body, headers = {}) {
-  const response = await fetch(daemon.base + urlPath, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(WAIT),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+let dialogs; // what the page did: see watchPage
+let pageErrors;
+let sockets; // every WebSocket the page opened: {ws, sent: [frame], received: [frame]}
 
 let serviceToken;
 async function postOrder(order) {
   const claims = { sub: 'test-shop', role: 'service', mid: MERCHANT };
-  serviceToken ??= (await postJson('/api/dev/token', claims)).body.token;
-  const { status, body } = await postJson('/api/orders', { merchant: MERCHANT, ...order }, {
+  serviceToken ??= (await postJson(daemon, '/api/dev/token', claims)).body.token;
+  const { status, body } = await postJson(daemon, '/api/orders', { merchant: MERCHANT, ...order }, {
     Authorization: `Bearer ${serviceToken}`,
     'Idempotency-Key': `browser-test-${order.order_id}`,
   });
@@ -110,34 +45,19 @@ async function expectRow(accepted, orderId, timeout = WAIT) {
 }
 
 before(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-browser-'));
-  daemon = await startDaemon('127.0.0.1:0');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    timeout: WAIT,
-  });
+  dataDir = freshDataDir();
+  daemon = await startDaemon({ dataDir });
+  browser = await launchBrowser();
   context = await browser.newContext();
   context.setDefaultTimeout(WAIT);
   page = await context.newPage();
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog.message());
-    dialog.dismiss().catch(() => {});
-  });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('websocket', (ws) => {
-    const record = { ws, sent: [], received: [] };
-    sockets.push(record);
-    ws.on('framesent', (f) => record.sent.push(parseFrame(f.payload)));
-    ws.on('framereceived', (f) => record.received.push(parseFrame(f.payload)));
-  });
+  ({ dialogs, pageErrors, sockets } = watchPage(page));
 }, { timeout: 30_000 });
 
 after(async () => {
   await browser?.close().catch(() => {});
   await stopDaemon(daemon);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  removeDir(dataDir);
 }, { timeout: 15_000 });
 
 test('log in and see a posted order appear live', { timeout: 20_000 }, async () => {
@@ -180,7 +100,7 @@ test('after a daemon restart the page resumes, each order once', { timeout: 30_0
   }, null, { timeout: 15_000 });
   const socketsBefore = sockets.length;
 
-  daemon = await startDaemon(`127.0.0.1:${port}`);
+  daemon = await startDaemon({ listen: `127.0.0.1:${port}`, dataDir });
   const orders = [];
   for (const orderId of ['C-1', 'C-2', 'C-3'])
     orders.push(await postOrder({ order_id: orderId, total: 3 }));
@@ -285,24 +205,3 @@ test('a failed token request says why', { timeout: 20_000 }, async () => {
     await other.close();
   }
 });
-
-function parseFrame(payload) {
-  try {
-    return JSON.parse(payload);
-  } catch {
-    return { unparsed: String(payload) };
-  }
-}
-
-function b64url(value) {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-}
-
-// Polls a condition every 20 ms for at most WAIT ms.
-async function waitFor(condition, timeout = WAIT) {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -92,8 +92,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_frame{"no_op", R"({})", "missing_op", "", "op"},
         bad_frame{"op_number", R"({"op":1})", "missing_op", "", "op"},
         bad_frame{"op_null", R"({"op":null})", "missing_op", "", "op"},
-        bad_frame{"op_unknown", R"({"op":"bye"})", "unknown_op", "", "op"},
-        bad_frame{"op_wrong_case", R"({"op":"HELLO"})", "unknown_op", "", "op"},
+        bad_frame{"op_unknown", R"({"op":"bye"})", "unknown_op", "bye", "op"},
+        bad_frame{"op_wrong_case", R"({"op":"HELLO"})", "unknown_op", "HELLO", "op"},
         // hello
         bad_frame{"resume_array", R"({"op":"hello","resume":[1]})", "invalid_field", "hello",
                   "resume"},

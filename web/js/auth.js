@@ -14,16 +14,18 @@ export class RequestError extends Error {
   }
 }
 
-export function loadToken() {
-  return sessionStorage.getItem(TOKEN_KEY);
+// `key` lets each page keep its own token, so a merchant dashboard and an agent console open in
+// the same tab's history do not take each other's token (the dashboard uses the default key).
+export function loadToken(key = TOKEN_KEY) {
+  return sessionStorage.getItem(key);
 }
 
-export function saveToken(token) {
-  sessionStorage.setItem(TOKEN_KEY, token);
+export function saveToken(token, key = TOKEN_KEY) {
+  sessionStorage.setItem(key, token);
 }
 
-export function clearToken() {
-  sessionStorage.removeItem(TOKEN_KEY);
+export function clearToken(key = TOKEN_KEY) {
+  sessionStorage.removeItem(key);
 }
 
 function base64UrlDecode(part) {

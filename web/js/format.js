@@ -5,12 +5,19 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit', minute: '2-digit', second: '2-digit',
 });
 
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
 // The browser's IANA time zone, e.g. "Europe/Berlin", for column headers.
 export const timeZone = timeFormat.resolvedOptions().timeZone;
 
 // An entry `ts` (ms since the epoch, UTC) as local date and time; '—' when absent.
 export function formatTime(ms) {
   return Number.isFinite(ms) ? timeFormat.format(new Date(ms)) : '—';
+}
+
+// An entry `ts` as a short local time of day (hours and minutes), for chat messages; '' when absent.
+export function formatClock(ms) {
+  return Number.isFinite(ms) ? clockFormat.format(new Date(ms)) : '';
 }
 
 // The same instant for a <time datetime> attribute, or null.

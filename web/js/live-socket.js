@@ -81,6 +81,15 @@ export class LiveSocket extends EventTarget {
     sessionStorage.removeItem(this.#opts.storageKey);
   }
 
+  // Forgets the resume position of one stream the principal no longer reads (a conversation taken
+  // away from an agent), after acking what was handled of it, so later hellos do not name it.
+  forgetStream(stream) {
+    this.#flushAcks();
+    delete this.#positions[stream];
+    delete this.#acked[stream];
+    this.#persist();
+  }
+
   // Sends a client frame on the live connection; false when there is none.
   send(frame) {
     if (this.#state !== 'live' || this.#ws?.readyState !== WebSocket.OPEN) return false;

@@ -1,0 +1,307 @@
+#include "actors/agent_pool.hpp"
+
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "actors/stream_names.hpp"
+#include "cluster/registry.hpp"
+
+namespace sb {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<agent_pool_state>*;
+namespace json = boost::json;
+using save_atom = caf::atom_constant<caf::atom("save")>;
+
+chat::time_point now() {
+  return std::chrono::steady_clock::now();
+}
+
+// Sends `msg` to the owner of `key`, found through the registry. Messages to one key keep
+// their order: the registry answers resolves in order.
+void send_to_owner(self_ptr self, const std::string& key, caf::message msg) {
+  self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
+      .then([self, msg](caf::actor owner) { self->send(owner, msg); }, [](caf::error&) {});
+}
+
+void inbox_entry(self_ptr self, const std::string& agent, const char* kind,
+                 const std::string& conv) {
+  json::object data{{"conv", conv}, {"customer", self->state.conversations[conv].customer}};
+  auto msg =
+      caf::make_message(append_atom::value, append_request{kind, json::serialize(data), "", ""});
+  // A request, so the inbox's answer is expected here (its content is not needed).
+  self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
+                inbox_stream(agent))
+      .then(
+          [self, msg](caf::actor inbox) {
+            self->request(inbox, std::chrono::seconds(10), msg)
+                .then([](append_result&) {}, [](caf::error&) {});
+          },
+          [](caf::error&) {});
+}
+
+void tell_connections(self_ptr self, const std::string& agent, caf::message msg) {
+  for (auto& conn : self->state.connections[agent]) self->send(conn, msg);
+}
+
+void schedule_save(self_ptr self) {
+  if (self->state.save_scheduled) return;
+  self->state.save_scheduled = true;
+  self->send(self, save_atom::value);
+}
+
+void apply(self_ptr self, const stream_deps& deps, const chat::assignment& a) {
+  auto& c = self->state.conversations[a.conv];
+  const double waited = std::chrono::duration<double>(now() - c.queued_at).count();
+  self->state.average_wait_s = 0.8 * self->state.average_wait_s + 0.2 * waited;
+  deps.metrics->observe_queue_wait(self->state.merchant, waited);
+  deps.metrics->count_assignment(self->state.strategy);
+  c.status = "in_progress";
+  c.agent = a.agent;
+  c.pushed_position = 0;
+  send_to_owner(self, conv_stream(a.conv), caf::make_message(assign_atom::value, a.agent));
+  inbox_entry(self, a.agent, "assigned", a.conv);
+  tell_connections(self, a.agent, caf::make_message(follow_atom::value, conv_stream(a.conv)));
+}
+
+void apply_all(self_ptr self, const stream_deps& deps, const std::vector<chat::assignment>& as) {
+  for (const auto& a : as) apply(self, deps, a);
+}
+
+// Takes a conversation away from `agent` (transfer, offline past grace, resolved).
+void take_away(self_ptr self, const std::string& conv, const std::string& agent) {
+  inbox_entry(self, agent, "unassigned", conv);
+  tell_connections(self, agent, caf::make_message(unfollow_atom::value, conv_stream(conv)));
+}
+
+void requeue(self_ptr self, const std::string& conv, const std::string& agent) {
+  auto& c = self->state.conversations[conv];
+  c.status = "unassigned";
+  c.agent.clear();
+  c.queued_at = now();
+  send_to_owner(self, conv_stream(conv), caf::make_message(assign_atom::value, std::string()));
+  take_away(self, conv, agent);
+}
+
+// Tells waiting customers their position when it changed; publishes the gauges.
+void after_change(self_ptr self, const stream_deps& deps) {
+  auto& st = self->state;
+  uint32_t position = 0;
+  for (const auto& conv : st.router->queue()) {
+    ++position;
+    auto& c = st.conversations[conv];
+    if (c.pushed_position == position) continue;
+    c.pushed_position = position;
+    auto wait = static_cast<uint32_t>(std::ceil(st.average_wait_s * position));
+    send_to_owner(self, conv_stream(conv), caf::make_message(queue_atom::value, position, wait));
+  }
+  std::map<std::string, int64_t> by_status{{"unassigned", 0}, {"in_progress", 0}, {"resolved", 0}};
+  for (const auto& [id, c] : st.conversations) ++by_status[c.status];
+  for (const auto& [status, n] : by_status) deps.metrics->set_conversations(st.merchant, status, n);
+  deps.metrics->set_queue_length(st.merchant, static_cast<int64_t>(st.router->queue().size()));
+  for (const auto* a : st.router->agents())
+    deps.metrics->set_agent_utilisation(st.merchant, a->id,
+                                        double(a->convs.size()) / double(a->max_concurrent));
+  schedule_save(self);
+}
+
+std::string state_json(self_ptr self) {
+  auto& st = self->state;
+  json::array agents, convs, queue;
+  for (const auto* a : st.router->agents())
+    agents.push_back(
+        json::object{{"id", a->id}, {"weight", a->weight}, {"max_concurrent", a->max_concurrent}});
+  for (const auto& [id, c] : st.conversations)
+    if (c.status != "resolved")
+      convs.push_back(json::object{
+          {"id", id}, {"customer", c.customer}, {"status", c.status}, {"agent", c.agent}});
+  for (const auto& conv : st.router->queue()) queue.push_back(json::value(conv));
+  return json::serialize(
+      json::object{{"agents", agents}, {"conversations", convs}, {"queue", queue}});
+}
+
+// Rebuilds the router from the stored state: agents come back offline, keeping their
+// conversations until routing.offline_grace has passed without them reconnecting.
+void restore(self_ptr self, const stream_deps& deps) {
+  auto& st = self->state;
+  auto stored = deps.store->state(pool_key(st.merchant));
+  if (!stored) return;
+  auto o = json::parse(*stored).as_object();
+  const auto t = now();
+  for (const auto& a : o.at("agents").as_array()) {
+    const auto& ao = a.as_object();
+    st.router->enrol(std::string(ao.at("id").as_string()),
+                     static_cast<uint32_t>(ao.at("weight").to_number<int64_t>()),
+                     static_cast<uint32_t>(ao.at("max_concurrent").to_number<int64_t>()), t);
+  }
+  for (const auto& c : o.at("conversations").as_array()) {
+    const auto& co = c.as_object();
+    std::string id(co.at("id").as_string());
+    st.conversations[id] = {std::string(co.at("customer").as_string()),
+                            std::string(co.at("status").as_string()),
+                            std::string(co.at("agent").as_string()), t, 0};
+  }
+  // Assignments: each agent alone online while its conversations are routed to it.
+  for (auto& [id, c] : st.conversations) {
+    if (c.status != "in_progress" || !st.router->enrolled(c.agent)) continue;
+    st.router->set_presence(c.agent, chat::presence::online, t);
+    st.router->route(id, t);
+    st.router->set_presence(c.agent, chat::presence::offline, t);
+  }
+  for (const auto& q : o.at("queue").as_array()) st.router->route(std::string(q.as_string()), t);
+}
+
+std::string list_json(self_ptr self, const stream_deps& deps, const chat_principal& who,
+                      const std::string& status) {
+  json::array out;
+  for (const auto& [id, c] : self->state.conversations) {
+    if (!status.empty() && c.status != status) continue;
+    if (who.role == "agent" &&
+        !(c.status == "unassigned" || (c.status == "in_progress" && c.agent == who.sub)))
+      continue;
+    json::object o{{"id", id},
+                   {"status", c.status},
+                   {"customer", c.customer},
+                   {"last_seq", deps.store->last_seq(conv_stream(id))}};
+    o["agent"] = c.agent.empty() ? json::value(nullptr) : json::value(c.agent);
+    out.push_back(std::move(o));
+  }
+  return json::serialize(json::object{{"conversations", std::move(out)}});
+}
+
+chat::strategy strategy_for(const config::settings& cfg, const std::string& merchant) {
+  std::string name = cfg.routing.strategy;
+  for (const auto& [m, s] : cfg.routing.strategies)
+    if (m == merchant) name = s;
+  return chat::parse_strategy(name).value_or(chat::strategy::weighted_least_load);
+}
+
+}  // namespace
+
+caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
+                         stream_deps deps, caf::actor registry) {
+  auto& st = self->state;
+  st.merchant = merchant;
+  st.registry = std::move(registry);
+  const auto strategy = strategy_for(*deps.cfg, merchant);
+  st.strategy = strategy == chat::strategy::round_robin ? "round_robin" : "weighted_least_load";
+  st.router = std::make_unique<chat::router>(strategy);
+  for (const auto& a : deps.cfg->chat.agents)
+    if (a.merchant == merchant) st.router->enrol(a.id, a.weight, a.max_concurrent, now());
+  restore(self, deps);
+  if (!st.conversations.empty())
+    self->delayed_send(self, deps.cfg->routing.offline_grace + std::chrono::milliseconds(50),
+                       expire_atom::value);
+
+  self->set_down_handler([self, deps](const caf::down_msg& msg) {
+    auto& st = self->state;
+    for (auto& [agent, conns] : st.connections) {
+      auto it = std::find_if(conns.begin(), conns.end(),
+                             [&](const caf::actor& c) { return c.address() == msg.source; });
+      if (it == conns.end()) continue;
+      conns.erase(it);
+      if (conns.empty()) {
+        st.router->set_presence(agent, chat::presence::offline, now());
+        self->delayed_send(self, deps.cfg->routing.offline_grace + std::chrono::milliseconds(50),
+                           expire_atom::value);
+        after_change(self, deps);
+      }
+      return;
+    }
+  });
+  return {
+      [self, deps](route_atom, const std::string& conv, const std::string& customer) {
+        auto& st = self->state;
+        st.conversations[conv] = {customer, "unassigned", "", now(), 0};
+        if (auto a = st.router->route(conv, now())) apply(self, deps, *a);
+        after_change(self, deps);
+      },
+      [self, deps](released_atom, const std::string& conv) {
+        auto& st = self->state;
+        auto it = st.conversations.find(conv);
+        if (it == st.conversations.end()) return;
+        if (!it->second.agent.empty()) take_away(self, conv, it->second.agent);
+        it->second.status = "resolved";
+        apply_all(self, deps, st.router->release(conv, now()));
+        after_change(self, deps);
+      },
+      [self, deps](transfer_atom, const std::string& conv, const std::string& from,
+                   const std::string& to) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.router->agent_of(conv) != from)
+          return make_error(stream_errc::not_assigned, "the conversation is not assigned to you");
+        auto result = st.router->transfer(conv, to, now());
+        if (auto* err = std::get_if<std::string>(&result)) {
+          auto code = *err == "no_such_agent"       ? stream_errc::no_such_agent
+                      : *err == "agent_unavailable" ? stream_errc::agent_unavailable
+                                                    : stream_errc::not_assigned;
+          return make_error(code, "cannot transfer to " + (to.empty() ? "the queue" : to));
+        }
+        auto& moves = std::get<std::vector<chat::assignment>>(result);
+        if (!moves.empty() && moves.front().conv == conv)
+          take_away(self, conv, from);  // the first move assigns it to its new agent
+        else
+          requeue(self, conv, from);
+        apply_all(self, deps, moves);
+        after_change(self, deps);
+        return std::string("ok");
+      },
+      [self, deps](join_atom, const std::string& agent, caf::actor conn) {
+        auto& st = self->state;
+        if (!st.router->enrolled(agent) && deps.cfg->node.dev_mode)
+          st.router->enrol(agent, 1, 5, now());
+        std::vector<std::string> streams;
+        if (!st.router->enrolled(agent)) return streams;
+        self->monitor(conn);
+        st.connections[agent].push_back(conn);
+        const auto* info = st.router->agent(agent);
+        if (info->state == chat::presence::offline)
+          apply_all(self, deps, st.router->set_presence(agent, chat::presence::online, now()));
+        for (const auto& conv : st.router->agent(agent)->convs)
+          streams.push_back(conv_stream(conv));
+        after_change(self, deps);
+        return streams;
+      },
+      [self, deps](presence_atom, const std::string& agent, const std::string& status) {
+        auto& st = self->state;
+        if (!st.router->enrolled(agent) || st.connections[agent].empty()) return;
+        auto p = status == "away" ? chat::presence::away : chat::presence::online;
+        apply_all(self, deps, st.router->set_presence(agent, p, now()));
+        after_change(self, deps);
+      },
+      [self, deps](expire_atom) {
+        auto& st = self->state;
+        auto [requeued, moves] = st.router->expire_offline(deps.cfg->routing.offline_grace, now());
+        for (const auto& r : requeued) requeue(self, r.conv, r.agent);
+        apply_all(self, deps, moves);
+        if (!requeued.empty() || !moves.empty()) after_change(self, deps);
+      },
+      [self, deps](enrol_atom, const std::string& agent, uint32_t weight,
+                   uint32_t max_concurrent) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto moves = st.router->enrol(agent, weight, max_concurrent, now());
+        if (!moves)
+          return make_error(stream_errc::invalid_field, "weight and max_concurrent must be >= 1");
+        if (!st.connections[agent].empty())
+          apply_all(self, deps, st.router->set_presence(agent, chat::presence::online, now()));
+        apply_all(self, deps, *moves);
+        after_change(self, deps);
+        return json::serialize(json::object{{"merchant", st.merchant},
+                                            {"agent", agent},
+                                            {"weight", weight},
+                                            {"max_concurrent", max_concurrent}});
+      },
+      [self, deps](list_atom, const chat_principal& who, const std::string& status) {
+        return list_json(self, deps, who, status);
+      },
+      [self, deps](save_atom) {
+        self->state.save_scheduled = false;
+        storage::write_set set;
+        set.put_state(pool_key(self->state.merchant), state_json(self));
+        deps.commit->submit(std::move(set), {});
+      },
+  };
+}
+
+}  // namespace sb

@@ -1,0 +1,41 @@
+// The agent pool actor: one per merchant ("pool:<merchant>" in the registry). Owns the
+// merchant's routing (actors/routing.hpp): enrolled agents, their presence (from their
+// connections and the presence op), the FIFO queue and who handles which conversation. Every
+// decision goes out as a status entry on the conversation, an entry on the agent's inbox and a
+// follow/unfollow to the agent's connections; its state is stored so a restart keeps the work.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/durable_stream.hpp"
+#include "actors/routing.hpp"
+
+namespace sb {
+
+struct pool_conversation {
+  std::string customer;
+  std::string status;  // unassigned | in_progress | resolved
+  std::string agent;
+  chat::time_point queued_at{};
+  uint32_t pushed_position = 0;  // last queue position told to the customer
+};
+
+struct agent_pool_state {
+  std::string merchant;
+  std::string strategy;
+  std::unique_ptr<chat::router> router;
+  std::map<std::string, pool_conversation> conversations;
+  std::unordered_map<std::string, std::vector<caf::actor>> connections;  // agent → sockets
+  caf::actor registry;
+  double average_wait_s = 60;  // of recent assignments, for queue estimates
+  bool save_scheduled = false;
+  static inline const char* name = "sb.agent_pool";
+};
+
+caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
+                         stream_deps deps, caf::actor registry);
+
+}  // namespace sb

@@ -1,0 +1,237 @@
+#include "actors/conversation.hpp"
+
+#include <boost/json.hpp>
+
+#include "actors/owner_support.hpp"
+#include "actors/stream_names.hpp"
+#include "cluster/registry.hpp"
+#include "net/codec/chat_text.hpp"
+#include "net/codec/frames.hpp"
+
+namespace sb {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<conversation_state>*;
+namespace json = boost::json;
+
+std::string meta_json(const conversation_meta& m) {
+  json::object o{
+      {"merchant", m.merchant}, {"customer", m.customer}, {"status", m.status}, {"agent", m.agent}};
+  return json::serialize(o);
+}
+
+std::optional<conversation_meta> parse_meta(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto o = json::parse(*text).as_object();
+  auto str = [&](const char* k) { return std::string(o.at(k).as_string()); };
+  return conversation_meta{str("merchant"), str("customer"), str("status"), str("agent")};
+}
+
+std::string status_data(const conversation_meta& m) {
+  json::object o{{"status", m.status}};
+  o["agent"] = m.agent.empty() ? json::value(nullptr) : json::value(m.agent);
+  return json::serialize(o);
+}
+
+// Appends a status entry carrying the new meta as owner state, so both land in one batch.
+void append_status(self_ptr self) {
+  auto& st = self->state;
+  // Nobody waits for a status entry: an invalid promise drops the answer.
+  st.stream->append(append_request{"status", status_data(*st.meta), "", meta_json(*st.meta)},
+                    caf::response_promise{});
+}
+
+void tell_pool(self_ptr self, caf::message msg) {
+  auto merchant = self->state.meta->merchant;
+  self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
+                pool_key(merchant))
+      .then([self, msg](caf::actor pool) { self->send(pool, msg); }, [](caf::error&) {});
+}
+
+// Opens a new conversation or reopens a resolved one; true if it was (re)opened.
+bool open(self_ptr self, const std::string& merchant, const std::string& customer) {
+  auto& st = self->state;
+  if (st.meta && st.meta->status != "resolved") return false;
+  st.meta = conversation_meta{merchant, customer, "unassigned", ""};
+  append_status(self);
+  tell_pool(self, caf::make_message(route_atom::value, st.id, customer));
+  return true;
+}
+
+std::string status_json(self_ptr self, bool created) {
+  const auto& m = *self->state.meta;
+  json::object o{{"id", self->state.id},
+                 {"stream", conv_stream(self->state.id)},
+                 {"status", m.status},
+                 {"created", created}};
+  return json::serialize(o);
+}
+
+// Messages with phone numbers masked, for agents.
+std::string redact_message(const storage::stored_entry& e) {
+  if (e.kind != "message") return {};
+  auto o = json::parse(e.data).as_object();
+  auto* text = o.if_contains("text");
+  if (!text || !text->is_string()) return {};
+  auto masked = codec::mask_phones(text->as_string());
+  if (masked == std::string_view(text->as_string())) return {};
+  (*text) = masked;
+  return json::serialize(o);
+}
+
+// Messages below `cursor` newest first, or above it oldest first when `forward`.
+std::string history_json(self_ptr self, const chat_principal& who, uint64_t cursor, bool forward,
+                         uint32_t limit, const stream_deps& deps) {
+  const bool masked = who.role == "agent" && deps.cfg->privacy.mask_phone;
+  const auto& stream = self->state.stream->name();
+  json::array out;
+  // Status entries share the seq space: read pages until `limit` messages or the end.
+  while (out.size() < limit) {
+    auto page = forward ? deps.store->read_after(stream, cursor, limit)
+                        : deps.store->read_before(stream, cursor, limit);
+    if (page.empty()) break;
+    for (const auto& e : page) {
+      cursor = e.seq;
+      if (e.kind != "message" || out.size() >= limit) continue;
+      auto data = json::parse(e.data).as_object();
+      json::object m{{"seq", e.seq}, {"id", e.id}, {"ts", e.ts_ms}};
+      for (const char* k : {"from", "role", "text", "channel", "client_id"})
+        if (auto* v = data.if_contains(k)) m[k] = *v;
+      if (masked) m["text"] = codec::mask_phones(m["text"].as_string());
+      out.push_back(std::move(m));
+    }
+    if (page.size() < limit) break;
+  }
+  return json::serialize(json::object{{"messages", std::move(out)}});
+}
+
+}  // namespace
+
+bool may_access(const conversation_meta& meta, const chat_principal& who) {
+  if (who.mid != meta.merchant) return false;
+  if (who.role == "customer") return who.sub == meta.customer;
+  if (who.role == "agent")
+    return meta.status == "unassigned" || (meta.status == "in_progress" && meta.agent == who.sub);
+  return who.role == "merchant";
+}
+
+caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::string conv_id,
+                           stream_deps deps, caf::actor registry) {
+  auto& st = self->state;
+  st.id = conv_id;
+  st.registry = std::move(registry);
+  st.stream = std::make_unique<durable_stream>(self, conv_stream(conv_id), deps);
+  st.meta = parse_meta(deps.store->state(st.stream->name()));
+  if (deps.cfg->privacy.mask_phone) st.stream->set_redactor(redact_message);
+  st.stream->set_on_subscribe(
+      [self](const caf::actor& conn, const std::string&, const std::string& role) {
+        if (role == "customer" && self->state.queue_event)
+          self->send(conn, frame_batch{self->state.stream->name(), 0, {self->state.queue_event}});
+      });
+  auto not_found = [] { return make_error(stream_errc::not_found, "no such conversation"); };
+  caf::message_handler own{
+      [self](open_atom, const std::string& merchant, const std::string& customer) {
+        const bool created = open(self, merchant, customer);
+        return status_json(self, created);
+      },
+      [self, deps](chat_send_atom, const chat_principal& who, const std::string& client_id,
+                   const std::string& text, const std::string& channel) {
+        auto rp = self->make_response_promise();
+        auto& st = self->state;
+        // A customer writing first (or after resolved) opens the conversation; its id is
+        // derived from merchant and customer, so only that customer can get here.
+        if (who.role == "customer" && conversation_id(who.mid, who.sub) == st.id)
+          open(self, who.mid, who.sub);
+        if (!st.meta || !may_access(*st.meta, who))
+          rp.deliver(make_error(stream_errc::not_found, "no such conversation"));
+        else if (who.role == "merchant")
+          rp.deliver(make_error(stream_errc::forbidden, "merchants do not write in conversations"));
+        else if (auto err = codec::check_chat_text(text, deps.cfg->chat.max_text); !err.empty())
+          rp.deliver(err == "text_too_long"
+                         ? make_error(stream_errc::text_too_long,
+                                      "text is longer than " +
+                                          std::to_string(deps.cfg->chat.max_text) + " bytes")
+                         : make_error(stream_errc::invalid_text,
+                                      "text must be valid UTF-8 without control characters"));
+        else {
+          json::object data{{"from", who.sub},
+                            {"role", who.role},
+                            {"text", text},
+                            {"channel", channel},
+                            {"client_id", client_id}};
+          deps.metrics->count_chat_message(channel);
+          st.stream->append(append_request{"message", json::serialize(data), client_id, ""}, rp);
+        }
+        return rp;
+      },
+      [self](typing_atom, const chat_principal& who) {
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who) || who.role == "merchant") return;
+        json::object data{{"from", who.sub}, {"role", who.role}};
+        auto frame = std::make_shared<const std::string>(
+            codec::encode_event("typing", st.id, json::serialize(data)));
+        st.stream->broadcast(frame, "", who.sub);
+      },
+      [self, not_found](resolve_atom, const chat_principal& who) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who)) return not_found();
+        if (who.role != "agent" || st.meta->agent != who.sub)
+          return make_error(stream_errc::not_assigned, "only the assigned agent may resolve");
+        st.meta->status = "resolved";
+        st.queue_event = nullptr;
+        append_status(self);
+        tell_pool(self, caf::make_message(released_atom::value, st.id));
+        return std::string("ok");
+      },
+      [self](transfer_atom, const chat_principal& who, const std::string& to) {
+        auto rp = self->make_response_promise();
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who)) {
+          rp.deliver(make_error(stream_errc::not_found, "no such conversation"));
+          return rp;
+        }
+        if (who.role != "agent" || st.meta->agent != who.sub) {
+          rp.deliver(make_error(stream_errc::not_assigned, "only the assigned agent may transfer"));
+          return rp;
+        }
+        self->request(st.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
+                      pool_key(st.meta->merchant))
+            .then(
+                [self, rp, who, to](caf::actor pool) mutable {
+                  self->request(pool, std::chrono::seconds(5), transfer_atom::value, self->state.id,
+                                who.sub, to)
+                      .then([rp](std::string& ok) mutable { rp.deliver(ok); },
+                            [rp](caf::error& err) mutable { rp.deliver(err); });
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self, deps, not_found](history_atom, const chat_principal& who, uint64_t cursor,
+                              bool forward, uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who)) return not_found();
+        if (!forward && cursor == 0) cursor = st.stream->last_seq() + 1;  // the newest
+        return history_json(self, who, cursor, forward, limit, deps);
+      },
+      [self](assign_atom, const std::string& agent) {
+        auto& st = self->state;
+        if (!st.meta || st.meta->status == "resolved") return;
+        if (st.meta->agent == agent && !agent.empty()) return;
+        st.meta->agent = agent;
+        st.meta->status = agent.empty() ? "unassigned" : "in_progress";
+        if (!agent.empty()) st.queue_event = nullptr;
+        append_status(self);
+      },
+      [self](queue_atom, uint32_t position, uint32_t wait_s) {
+        auto& st = self->state;
+        json::object data{{"position", position}, {"estimated_wait_s", wait_s}};
+        st.queue_event = std::make_shared<const std::string>(
+            codec::encode_event("queue", st.id, json::serialize(data)));
+        st.stream->broadcast(st.queue_event, "customer", "");
+      },
+  };
+  return owner_behavior(self, deps, std::move(own));
+}
+
+}  // namespace sb

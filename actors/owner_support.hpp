@@ -1,0 +1,33 @@
+// What every stream owner (merchant, conversation, inbox) shares around its durable_stream:
+// the live-owner gauge, forgetting subscribers that go down, and stopping when idle (the next
+// resolve respawns it from storage). Called once from the owner's behavior function.
+#pragma once
+#include <chrono>
+
+#include "actors/durable_stream.hpp"
+
+namespace sb {
+
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+inline constexpr auto owner_idle_stop = std::chrono::minutes(5);
+
+// `State` has a `std::unique_ptr<durable_stream> stream`. Returns the owner's behavior: its
+// own handlers first, then the idle check, then the stream's.
+template <class State>
+caf::behavior owner_behavior(caf::stateful_actor<State>* self, const stream_deps& deps,
+                             caf::message_handler own) {
+  deps.metrics->stream_actors.fetch_add(1, std::memory_order_relaxed);
+  self->attach_functor(
+      [metrics = deps.metrics] { metrics->stream_actors.fetch_sub(1, std::memory_order_relaxed); });
+  self->set_down_handler([self](const caf::down_msg& msg) { self->state.stream->on_down(msg); });
+  self->delayed_send(self, owner_idle_stop, idle_atom::value);
+  caf::message_handler idle{[self](idle_atom) {
+    if (self->state.stream->idle())
+      self->quit();
+    else
+      self->delayed_send(self, owner_idle_stop, idle_atom::value);
+  }};
+  return own.or_else(idle).or_else(self->state.stream->handlers());
+}
+
+}  // namespace sb

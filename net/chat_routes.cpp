@@ -1,0 +1,190 @@
+// The chat endpoints of the HTTP API (docs/PROTOCOL.md, "Chat endpoints"). Access rules are the
+// conversation's and the pool's; this file authenticates, validates input and maps answers and
+// errors to HTTP.
+#include <boost/json.hpp>
+
+#include "actors/stream_names.hpp"
+#include "net/codec/frames.hpp"
+#include "net/http_api.hpp"
+#include "net/http_support.hpp"
+
+namespace sb::net {
+
+namespace {
+
+namespace json = boost::json;
+constexpr auto chat_timeout = std::chrono::seconds(10);
+constexpr uint64_t max_history_page = 200;
+
+unsigned http_status(const std::string& code) {
+  if (code == "not_found" || code == "no_such_agent") return 404;
+  if (code == "forbidden") return 403;
+  if (code == "agent_unavailable" || code == "not_assigned") return 409;
+  if (code == "unavailable") return 503;
+  return 400;
+}
+
+http_response error_response(const caf::error& err) {
+  auto code = error_code(err);
+  return json_error(http_status(code), code, error_message(err));
+}
+
+chat_principal chat_who(const codec::principal& p) {
+  return {p.sub, p.role, p.mid};
+}
+
+// Answers a std::string JSON result with `status`, or the error.
+std::function<void(caf::expected<std::string>)> answer(responder reply, unsigned status) {
+  return [reply, status](caf::expected<std::string> r) {
+    reply(r ? json_ok(status, std::move(*r)) : error_response(r.error()));
+  };
+}
+
+// The body as a JSON object after the common checks, or the error response.
+std::variant<json::object, http_response> object_body(const http_request& req,
+                                                      const config::settings& cfg) {
+  if (!req.content_type.starts_with("application/json"))
+    return json_error(415, "unsupported_media_type", "Content-Type must be application/json");
+  auto err = codec::check_json_body(req.body, {cfg.limits.max_body, cfg.limits.max_json_depth});
+  if (!err.code.empty()) return json_error(status_of(err.code), err.code, err.message);
+  return json::parse(req.body).as_object();
+}
+
+std::optional<std::string> string_field(const json::object& o, const char* name) {
+  auto* v = o.if_contains(name);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+
+std::optional<uint32_t> count_field(const json::object& o, const char* name) {
+  auto* v = o.if_contains(name);
+  if (!v || !v->is_int64() || v->as_int64() < 1 || v->as_int64() > 1000) return std::nullopt;
+  return static_cast<uint32_t>(v->as_int64());
+}
+
+}  // namespace
+
+void http_api::chat_route(const http_request& req, const target_parts& parts, responder reply) {
+  auto who = jwt_principal(req);
+  if (auto* r = std::get_if<http_response>(&who)) return reply(std::move(*r));
+  auto& p = std::get<codec::principal>(who);
+  if (auto r = limit(principal_limiter_, p.sub); r.status) return reply(std::move(r));
+  // Segments after the leading "/": ["api","conversations",id,"messages"] or
+  // ["admin","merchants",m,"agents",agent].
+  std::vector<std::string> seg;
+  for (size_t start = 1; start <= parts.path.size();) {
+    auto end = parts.path.find('/', start);
+    if (end == std::string::npos) end = parts.path.size();
+    seg.push_back(parts.path.substr(start, end - start));
+    start = end + 1;
+  }
+  const auto& m = req.method;
+  if (seg.size() == 2 && seg[0] == "api") {
+    if (m == "POST") return open_conversation(req, p, std::move(reply));
+    if (m == "GET") return list_conversations(parts, p, std::move(reply));
+  } else if (seg.size() == 4 && seg[0] == "api" && seg[3] == "messages") {
+    // An id that cannot exist answers like one the principal may not see.
+    if (!codec::valid_id(seg[2]))
+      return reply(json_error(404, "not_found", "no such conversation"));
+    if (m == "POST") return post_message(req, p, seg[2], std::move(reply));
+    if (m == "GET") return history(parts, p, seg[2], std::move(reply));
+  } else if (seg.size() == 5 && seg[0] == "admin" && seg[3] == "agents") {
+    if (m == "PUT") return enrol_agent(req, p, seg[2], seg[4], std::move(reply));
+  } else {
+    return reply(json_error(404, "not_found", "no such endpoint"));
+  }
+  reply(json_error(405, "method_not_allowed", "method not allowed here"));
+}
+
+void http_api::open_conversation(const http_request& req, const codec::principal& p,
+                                 responder reply) {
+  if (p.role != "customer")
+    return reply(json_error(403, "forbidden", "only customers open conversations"));
+  auto body = object_body(req, cfg_);
+  if (auto* r = std::get_if<http_response>(&body)) return reply(std::move(*r));
+  auto merchant = string_field(std::get<json::object>(body), "merchant");
+  if (!merchant) return reply(json_error(400, "missing_field", "merchant is required"));
+  if (*merchant != p.mid)
+    return reply(json_error(403, "forbidden", "your token is for another merchant"));
+  auto conv = conversation_id(p.mid, p.sub);
+  actors_.ask<std::string>(conv_stream(conv), caf::make_message(open_atom::value, p.mid, p.sub),
+                           chat_timeout, [reply](caf::expected<std::string> r) {
+                             if (!r) return reply(error_response(r.error()));
+                             auto o = json::parse(*r).as_object();
+                             const bool created = o.at("created").as_bool();
+                             o.erase("created");
+                             reply(json_ok(created ? 201 : 200, json::serialize(o)));
+                           });
+}
+
+void http_api::post_message(const http_request& req, const codec::principal& p,
+                            const std::string& conv, responder reply) {
+  auto body = object_body(req, cfg_);
+  if (auto* r = std::get_if<http_response>(&body)) return reply(std::move(*r));
+  const auto& o = std::get<json::object>(body);
+  auto id = string_field(o, "id");
+  auto text = string_field(o, "text");
+  if (!id || !text)
+    return reply(json_error(400, "missing_field", "id (string) and text (string) are required"));
+  if (!codec::valid_id(*id))
+    return reply(json_error(400, "invalid_field", "id must be 1-128 characters [A-Za-z0-9_.:@-]"));
+  actors_.ask<append_result>(
+      conv_stream(conv),
+      caf::make_message(chat_send_atom::value, chat_who(p), *id, *text, std::string("app")),
+      chat_timeout, [reply, id = *id, conv](caf::expected<append_result> r) {
+        if (!r) return reply(error_response(r.error()));
+        reply(json_ok(201, "{\"id\":" + codec::json_quote(id) +
+                               ",\"conv\":" + codec::json_quote(conv) +
+                               ",\"seq\":" + std::to_string(r->seq) + "}"));
+      });
+}
+
+void http_api::history(const target_parts& parts, const codec::principal& p,
+                       const std::string& conv, responder reply) {
+  auto number = [&](const char* name, uint64_t fallback) -> std::optional<uint64_t> {
+    auto text = parts.param(name);
+    return text.empty() ? std::optional<uint64_t>(fallback) : parse_uint(text);
+  };
+  const bool forward = !parts.param("after").empty();
+  auto before = number("before", 0), after = number("after", 0), limit = number("limit", 50);
+  if (!before || !after || !limit || *limit == 0 || *limit > max_history_page ||
+      (forward && !parts.param("before").empty()))
+    return reply(
+        json_error(400, "invalid_field", "before/after must be seqs (not both), limit 1-200"));
+  actors_.ask<std::string>(
+      conv_stream(conv),
+      caf::make_message(history_atom::value, chat_who(p), forward ? *after : *before, forward,
+                        static_cast<uint32_t>(*limit)),
+      chat_timeout, answer(reply, 200));
+}
+
+void http_api::list_conversations(const target_parts& parts, const codec::principal& p,
+                                  responder reply) {
+  if (p.role != "agent" && p.role != "merchant")
+    return reply(json_error(403, "forbidden", "only agents and merchants list conversations"));
+  auto status = parts.param("status");
+  if (!status.empty() && status != "unassigned" && status != "in_progress" && status != "resolved")
+    return reply(json_error(400, "invalid_field", "status: unassigned, in_progress or resolved"));
+  actors_.ask<std::string>(pool_key(p.mid),
+                           caf::make_message(list_atom::value, chat_who(p), status), chat_timeout,
+                           answer(reply, 200));
+}
+
+void http_api::enrol_agent(const http_request& req, const codec::principal& p,
+                           const std::string& merchant, const std::string& agent, responder reply) {
+  if (p.role != "admin" || (p.mid != "*" && p.mid != merchant))
+    return reply(json_error(403, "forbidden", "only admins of this merchant enrol agents"));
+  if (!codec::valid_id(merchant) || !codec::valid_id(agent))
+    return reply(json_error(400, "invalid_field", "merchant and agent must be ids"));
+  auto body = object_body(req, cfg_);
+  if (auto* r = std::get_if<http_response>(&body)) return reply(std::move(*r));
+  const auto& o = std::get<json::object>(body);
+  auto weight = count_field(o, "weight"), max_concurrent = count_field(o, "max_concurrent");
+  if (!weight || !max_concurrent)
+    return reply(json_error(400, "invalid_field", "weight and max_concurrent: integers 1-1000"));
+  actors_.ask<std::string>(pool_key(merchant),
+                           caf::make_message(enrol_atom::value, agent, *weight, *max_concurrent),
+                           chat_timeout, answer(reply, 200));
+}
+
+}  // namespace sb::net

@@ -1,0 +1,68 @@
+// Internal to net/: small helpers shared by the HTTP route files (http_api.cpp,
+// chat_routes.cpp). Beast-free; pure functions.
+#pragma once
+#include <boost/url.hpp>
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/http_api.hpp"
+
+namespace sb::net {
+
+inline int64_t wall_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+inline http_response json_ok(unsigned status, std::string body) {
+  return {status, std::move(body), "application/json", {}};
+}
+
+// The token of "Authorization: Bearer <token>", or "".
+inline std::string bearer(std::string_view authorization) {
+  constexpr std::string_view prefix = "Bearer ";
+  if (authorization.size() > prefix.size() && authorization.starts_with(prefix))
+    return std::string(authorization.substr(prefix.size()));
+  return {};
+}
+
+// A request target split into its decoded path and query parameters (the last of a repeated
+// name wins).
+struct target_parts {
+  bool ok = false;
+  std::string path;
+  std::map<std::string, std::string, std::less<>> params;
+  std::string param(std::string_view name) const {
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+  }
+};
+
+inline target_parts split_target(const std::string& target) {
+  target_parts out;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return out;
+  out.path = std::string(parsed->path());
+  for (auto param : parsed->params()) out.params[param.key] = param.value;
+  out.ok = true;
+  return out;
+}
+
+// A whole non-negative decimal number, or nullopt.
+inline std::optional<uint64_t> parse_uint(std::string_view s) {
+  uint64_t v = 0;
+  if (s.empty() || std::from_chars(s.data(), s.data() + s.size(), v).ptr != s.data() + s.size())
+    return std::nullopt;
+  return v;
+}
+
+// The HTTP status for a body-check error code of codec::check_json_body / parse_order.
+inline unsigned status_of(const std::string& code) {
+  return code == "body_too_large" ? 413 : 400;
+}
+
+}  // namespace sb::net
