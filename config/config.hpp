@@ -61,7 +61,7 @@ struct settings {
     std::vector<agent> agents;  // enrolled at start ("m1:alice:3:10,…")
   } chat;
   struct routing_t {
-    std::string strategy = "weighted_least_load";  // default for every merchant
+    std::string strategy = "weighted_least_load";                 // default for every merchant
     std::vector<std::pair<std::string, std::string>> strategies;  // merchant → strategy
     std::chrono::milliseconds offline_grace{30000};
   } routing;
