@@ -200,6 +200,6 @@ for f in "$OUT"/*.json; do
 done
 if [ -n "$errs" ]; then printf '\nerrors:\n%s' "$errs"; fi
 echo
-echo "load average (1, 5, 15 min) when each run started (2 cores: above ~1.5 the figures are noisy):"
+echo "load average (1, 5, 15 min) when each run started (2 cores; the benchmark itself adds 1-2, more means other work shared the cores and the figures are noisy):"
 printf '  %s\n' "${LOADS[@]}"
 echo "logs and results: $OUT"

@@ -512,6 +512,7 @@ class poster : public std::enable_shared_from_this<poster> {
 
  private:
   void connect() {
+    buf_.clear();
     stream_.async_connect(sh_.endpoint,
                           beast::bind_front_handler(&poster::on_connect, shared_from_this()));
   }
