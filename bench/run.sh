@@ -5,7 +5,7 @@
 # build/tools/loadgen. Every step is bounded in time; servers are stopped on exit.
 #
 #   bench/run.sh                      all scenarios (about 8 minutes)
-#   SCENARIOS="a c" bench/run.sh      a subset: a idle, b rates, c fan-out, d replay
+#   SCENARIOS="a c" bench/run.sh      a subset: a idle, b rates, c fan-out, d replay, e chat
 #   RATES="1000 5000" DURATION=10 bench/run.sh
 #   BUILD=build-bench bench/run.sh   binaries from another build dir (SB=, LOADGEN= for each)
 #   OUT=dir bench/run.sh              where logs and the per-run JSON results go
@@ -16,7 +16,7 @@ BUILD=${BUILD:-$ROOT/build}
 SB=${SB:-$BUILD/switchboard}
 LOADGEN=${LOADGEN:-$BUILD/tools/loadgen}
 PEER=$ROOT/bench/peer_ws_server.js
-SCENARIOS=${SCENARIOS:-"a b c d"}
+SCENARIOS=${SCENARIOS:-"a b c d"}  # e (chat) runs only when asked for
 TARGETS=${TARGETS:-"switchboard peer"}
 RATES=${RATES:-"1000 2000 3000 5000 10000 20000"}
 DURATION=${DURATION:-20}
@@ -28,6 +28,10 @@ FAN_TABS=${FAN_TABS:-100}
 FAN_RATE=${FAN_RATE:-1000}
 REPLAY_ORDERS=${REPLAY_ORDERS:-50000}
 REPLAY_CONNS=${REPLAY_CONNS:-1}
+CHAT_CUSTOMERS=${CHAT_CUSTOMERS:-200} # scenario e: customers of m1 ...
+CHAT_AGENTS=${CHAT_AGENTS:-10}       # ... served by this many agents
+CHAT_RATE=${CHAT_RATE:-500}          # messages/s, customer and agent in turn
+CHAT_DURATION=${CHAT_DURATION:-20}
 P99_BUDGET_MS=${P99_BUDGET_MS:-20}
 OUT=${OUT:-$(mktemp -d /tmp/sb-bench.XXXXXX)}
 # The daemon's per-IP and per-principal rate limits protect it from one abusive client; the
@@ -35,6 +39,7 @@ OUT=${OUT:-$(mktemp -d /tmp/sb-bench.XXXXXX)}
 SB_FLAGS=(--set limits.ip_rate=10000000 --set limits.ip_burst=10000000
   --set limits.principal_rate=10000000 --set limits.principal_burst=10000000
   --set limits.max_connections_per_ip=20000)
+SB_EXTRA=()  # flags for one scenario only (e: the agents' capacity)
 
 ulimit -n 20000
 mkdir -p "$OUT"
@@ -66,7 +71,7 @@ start_server() {
   local target=$1 name=$2 dir=$OUT/$2
   mkdir -p "$dir"
   if [ "$target" = switchboard ]; then
-    "$SB" --data-dir "$dir/data" --listen 127.0.0.1:0 "${SB_FLAGS[@]}" >"$dir/server.out" 2>"$dir/server.err" &
+    "$SB" --data-dir "$dir/data" --listen 127.0.0.1:0 "${SB_FLAGS[@]}" ${SB_EXTRA[@]+"${SB_EXTRA[@]}"} >"$dir/server.out" 2>"$dir/server.err" &
   else
     node "$PEER" 127.0.0.1:0 >"$dir/server.out" 2>"$dir/server.err" &
   fi
@@ -131,6 +136,14 @@ scenario() {
          --rate "$FAN_RATE" --duration "$DURATION" --ack ;;
     d) [ "$t" = peer ] && return 0  # the peer keeps no history to replay
        run d "$t" --connections "$REPLAY_CONNS" --merchants 1 --preload "$REPLAY_ORDERS" --ack ;;
+    e) [ "$t" = peer ] && return 0  # the peer has no chat
+       # Unenrolled agents get max_concurrent 5 in dev mode: enrol agent0.. with room for all.
+       local agents="" i
+       for ((i = 0; i < CHAT_AGENTS; i++)); do agents+="${agents:+,}m1:agent$i:1:1000"; done
+       SB_EXTRA=(--set "chat.agents=$agents")
+       run e "$t" --chat --customers "$CHAT_CUSTOMERS" --agents "$CHAT_AGENTS" --rate "$CHAT_RATE" \
+         --duration "$CHAT_DURATION"
+       SB_EXTRA=() ;;
   esac
 }
 
@@ -167,6 +180,12 @@ for s in $SCENARIOS; do
        row "d replay: entries replayed" d replay_entries
        row "d replay: seconds to catch up" d replay_s
        row "d replay: entries/s" d replay_rate ;;
+    e) row "e chat: messages sent/s" e send_rate
+       row "e chat: delivered to the other side/s" e delivered_rate
+       row "e chat: e2e p50 (ms)" e e2e_p50_ms
+       row "e chat: e2e p99 (ms)" e e2e_p99_ms
+       row "e chat: e2e p99.9 (ms)" e e2e_p999_ms
+       row "e chat: server CPU (% of a core)" e server_cpu_pct ;;
   esac
 done
 

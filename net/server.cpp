@@ -41,6 +41,9 @@ struct server::impl {
       if (!ec) {
         beast::error_code ignored;
         auto ip = s.remote_endpoint(ignored).address().to_string();
+        // Pushes are small frames that must leave at once; Nagle would hold one back until the
+        // peer's delayed ACK (~40 ms) when the previous frame is still unacknowledged.
+        s.set_option(tcp::no_delay(true), ignored);
         if (auto slot = ctx.slots.acquire(ip); slot.owner)
           start_http_session(std::move(s), ctx, std::move(slot));
         else

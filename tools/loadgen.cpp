@@ -84,6 +84,9 @@ struct options {
   double drain = 5;  // seconds to wait for outstanding pushes after the last order
   bool sub_per_conn = false;
   bool progress = false;
+  bool chat = false;  // chat scenario: customers and agents of merchant m1
+  size_t customers = 0;
+  size_t agents = 0;
   bool peer() const { return target == "peer"; }
 };
 
@@ -109,6 +112,9 @@ struct options {
   --drain S                   wait for late pushes after the last order (default 5)
   --merchant-prefix P         merchant ids are P0..P<M-1> (default m)
   --progress                  print a line per second while posting
+  --chat --customers C --agents A --rate R --duration S
+                              chat: A agents (agent<i>) and C customers (cust<i>) of merchant
+                              m1; R messages/s, customer and assigned agent in turn
 )";
   std::exit(2);
 }
@@ -169,6 +175,12 @@ options parse_options(int argc, char** argv) {
       o.sub_per_conn = true;
     else if (f == "--progress")
       o.progress = true;
+    else if (f == "--chat")
+      o.chat = true;
+    else if (f == "--customers")
+      o.customers = size_t(number(f, value()));
+    else if (f == "--agents")
+      o.agents = size_t(number(f, value()));
     else if (f == "--help" || f == "-h")
       usage("");
     else
@@ -184,6 +196,8 @@ options parse_options(int argc, char** argv) {
   if (o.target != "switchboard" && o.target != "peer") usage("--target is switchboard or peer");
   if (o.token_mode != "dev") usage("--token-mode supports only dev");
   if (o.merchants == 0 || o.threads == 0 || o.connect_window == 0) usage("zero is not allowed");
+  if (o.chat && (o.peer() || o.customers == 0 || o.agents == 0 || o.rate <= 0))
+    usage("--chat needs --target switchboard, --customers, --agents and --rate");
   if (o.http_conns == 0) o.http_conns = std::max<size_t>(64, size_t(o.rate / 50));
   return o;
 }
@@ -622,6 +636,278 @@ class poster : public std::enable_shared_from_this<poster> {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Chat scenario (--chat): agents and customers of merchant m1 on WebSockets. Every chat client
+// lives on worker 0, so the conversation -> agent map and the pacer need no locking.
+
+struct chat_state {
+  std::atomic<uint64_t> sent{0}, acked{0}, delivered{0}, expected{0}, established{0}, failed{0};
+  std::atomic<uint64_t> no_agent{0}, assigned{0};
+  std::atomic<int64_t> last_delivery_ns{0};
+  std::atomic<size_t> open{0};
+  std::atomic<bool> measuring{false};
+  std::vector<int64_t> to_agent_ns, to_customer_ns;  // worker 0; read after it is joined
+};
+
+class chat_client : public std::enable_shared_from_this<chat_client> {
+ public:
+  chat_client(worker& w, shared& sh, chat_state& cs, bool agent, size_t index, std::string token,
+              std::string conv)
+      : w_(w),
+        sh_(sh),
+        cs_(cs),
+        agent_(agent),
+        index_(index),
+        token_(std::move(token)),
+        conv_(std::move(conv)),
+        ws_(w.ioc) {}
+
+  // Called for every "assigned" entry an agent sees: conversation -> agent.
+  std::function<void(const std::string& conv, size_t agent)> on_assigned;
+
+  const std::string& conv() const { return conv_; }
+
+  void start() {
+    ws_.next_layer().async_connect(
+        sh_.endpoint, beast::bind_front_handler(&chat_client::on_connect, shared_from_this()));
+  }
+
+  void send(const std::string& conv) {
+    if (!open_ || closing_) return;
+    const int64_t sent = realtime_ns();
+    if (cs_.measuring.load(std::memory_order_relaxed)) pending_[count_ + 1] = sent;
+    queue(R"({"op":"send","conv":")" + conv + R"(","id":")" + (agent_ ? "a" : "c") +
+          std::to_string(index_) + "-" + std::to_string(++count_) + R"(","text":"t )" +
+          std::to_string(sent) + R"("})");
+    ++cs_.sent;
+    ++cs_.expected;
+  }
+
+  void close() {
+    closing_ = true;
+    if (!open_ || writing_) return;
+    ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](error_code) {});
+  }
+
+ private:
+  void on_connect(error_code ec) {
+    if (ec) return fail("chat connect", ec);
+    ws_.next_layer().set_option(tcp::no_delay(true), ec);
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws_.async_handshake(res_, sh_.opt.host + ":" + sh_.opt.port, "/ws?token=" + token_,
+                        beast::bind_front_handler(&chat_client::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec) {
+      if (res_.result_int() != 0 && res_.result() != http::status::switching_protocols)
+        return fail("chat handshake http " + std::to_string(res_.result_int()), {});
+      return fail("chat handshake", ec);
+    }
+    open_ = true;
+    ++cs_.open;
+    queue(R"({"op":"hello"})");
+    read();
+  }
+
+  void read() {
+    ws_.async_read(buf_, beast::bind_front_handler(&chat_client::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, size_t) {
+    if (ec) {
+      open_ = false;
+      --cs_.open;
+      if (closing_ && expected_close(ec)) return;
+      if (ec == websocket::error::closed)
+        return fail("chat closed by server code " + std::to_string(ws_.reason().code), {});
+      return fail("chat read", ec);
+    }
+    auto data = buf_.cdata();
+    handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    buf_.consume(buf_.size());
+    read();
+  }
+
+  void handle(std::string_view frame) {
+    auto op = scan_str(frame, R"("op")");
+    if (op == "push") return on_push(frame);
+    if (op == "sent") {
+      ++cs_.acked;
+      // Our ids are <a|c><index>-<n>: time from send to durable.
+      const auto id = scan_str(frame, R"("id")");
+      uint64_t n = 0;
+      if (auto dash = id.find('-'); dash != std::string_view::npos)
+        std::from_chars(id.data() + dash + 1, id.data() + id.size(), n);
+      if (auto it = pending_.find(n); it != pending_.end()) {
+        w_.st.post_ns.push_back(realtime_ns() - it->second);
+        pending_.erase(it);
+      }
+      return;
+    }
+    if (op == "welcome") {
+      if (!established_) {
+        established_ = true;
+        ++cs_.established;
+      }
+      return;
+    }
+    if (op == "event") return;  // queue positions, typing
+    if (op == "error")
+      return count_error(w_.st, "chat error frame " + std::string(scan_str(frame, R"("code")")));
+    count_error(w_.st, "chat unexpected frame op '" + std::string(op) + "'");
+  }
+
+  void on_push(std::string_view frame) {
+    const int64_t now = realtime_ns();
+    const std::string stream(scan_str(frame, R"("stream")"));
+    const int64_t seq = scan_int(frame, R"("seq")");
+    int64_t& last = last_seq_[stream];
+    if (seq <= last) {
+      ++w_.st.duplicates;
+      return;
+    }
+    last = seq;
+    queue(R"({"op":"ack","stream":")" + stream + R"(","seq":)" + std::to_string(seq) + "}");
+    const auto kind = scan_str(frame, R"("kind")");
+    if (kind == "assigned") {
+      if (agent_ && on_assigned) on_assigned(std::string(scan_str(frame, R"("conv")")), index_);
+      return;
+    }
+    if (kind != "message") return;
+    // Both sides read the conversation: only the other side's messages count.
+    if (scan_str(frame, R"("role")") == (agent_ ? "agent" : "customer")) return;
+    const auto text = scan_str(frame, R"("text")");
+    int64_t sent = -1;
+    if (text.starts_with("t ")) std::from_chars(text.data() + 2, text.data() + text.size(), sent);
+    if (sent <= 0) return count_error(w_.st, "chat message without sent_ns");
+    ++cs_.delivered;
+    cs_.last_delivery_ns.store(now, std::memory_order_relaxed);
+    if (cs_.measuring.load(std::memory_order_relaxed)) {
+      w_.st.e2e_ns.push_back(now - sent);
+      (agent_ ? cs_.to_agent_ns : cs_.to_customer_ns).push_back(now - sent);
+    }
+  }
+
+  void queue(std::string frame) {
+    outq_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (outq_.empty() || !open_) return;
+    out_ = std::move(outq_.front());
+    outq_.erase(outq_.begin());
+    writing_ = true;
+    ws_.async_write(net::buffer(out_),
+                    beast::bind_front_handler(&chat_client::on_write, shared_from_this()));
+  }
+
+  void on_write(error_code ec, size_t) {
+    writing_ = false;
+    if (ec) {
+      if (!expected_close(ec)) count_error(w_.st, "chat write: " + ec.message());
+      return;
+    }
+    if (closing_) {
+      if (open_)
+        ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](error_code) {});
+      return;
+    }
+    write_next();
+  }
+
+  void fail(const std::string& what, error_code ec) {
+    count_error(w_.st, ec ? what + ": " + ec.message() : what);
+    if (established_)
+      ++w_.st.dropped;
+    else
+      ++cs_.failed;
+  }
+
+  worker& w_;
+  shared& sh_;
+  chat_state& cs_;
+  bool agent_;
+  size_t index_;
+  std::string token_, conv_;
+  websocket::stream<tcp::socket> ws_;
+  beast::flat_buffer buf_;
+  websocket::response_type res_;
+  std::string out_;
+  std::vector<std::string> outq_;
+  std::map<std::string, int64_t> last_seq_;  // per stream: de-duplication and acks
+  std::map<uint64_t, int64_t> pending_;      // send number -> sent_ns, until its `sent`
+  uint64_t count_ = 0;
+  bool open_ = false, writing_ = false, closing_ = false, established_ = false;
+};
+
+// Paces the chat: tick k (R ticks/s) picks a random customer on even k, which sends on its
+// conversation; on odd k the agent assigned to that conversation replies.
+class chat_pacer : public std::enable_shared_from_this<chat_pacer> {
+ public:
+  chat_pacer(worker& w, shared& sh, std::vector<std::shared_ptr<chat_client>>& customers,
+             std::vector<std::shared_ptr<chat_client>>& agents,
+             std::map<std::string, size_t>& agent_of, chat_state& cs, double rate)
+      : sh_(sh),
+        customers_(customers),
+        agents_(agents),
+        agent_of_(agent_of),
+        cs_(cs),
+        interval_(std::chrono::duration_cast<steady::duration>(
+            std::chrono::duration<double>(1.0 / rate))),
+        timer_(w.ioc) {}
+
+  void start() {
+    next_ = steady::now();
+    schedule();
+  }
+
+ private:
+  void schedule() {
+    if (sh_.stop_posting.load()) return;
+    auto now = steady::now();
+    if (next_ < now - std::chrono::seconds(1)) next_ = now;  // far behind: do not burst
+    timer_.expires_at(next_);
+    next_ += interval_;
+    timer_.async_wait([self = shared_from_this()](error_code) { self->tick(); });
+  }
+
+  void tick() {
+    if (sh_.stop_posting.load() || customers_.empty()) return;
+    if (tick_++ % 2 == 0) {
+      current_ = size_t(rng_() % customers_.size());
+      customers_[current_]->send(customers_[current_]->conv());
+    } else {
+      const auto& conv = customers_[current_]->conv();
+      auto it = agent_of_.find(conv);
+      if (it == agent_of_.end())
+        ++cs_.no_agent;
+      else
+        agents_[it->second]->send(conv);
+    }
+    schedule();
+  }
+
+  shared& sh_;
+  std::vector<std::shared_ptr<chat_client>>& customers_;
+  std::vector<std::shared_ptr<chat_client>>& agents_;
+  std::map<std::string, size_t>& agent_of_;
+  chat_state& cs_;
+  steady::duration interval_;
+  net::steady_timer timer_;
+  steady::time_point next_;
+  uint64_t tick_ = 0;
+  size_t current_ = 0;
+  uint64_t rng_state_ = 0x9E3779B97F4A7C15ull;
+  uint64_t rng_() {
+    rng_state_ ^= rng_state_ << 13;
+    rng_state_ ^= rng_state_ >> 7;
+    rng_state_ ^= rng_state_ << 17;
+    return rng_state_;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Synchronous helpers for the main thread
 
 // POST with a blocking keep-alive connection; used to mint tokens before the measurement.
@@ -629,9 +915,11 @@ class sync_http {
  public:
   explicit sync_http(const shared& sh) : sh_(sh), stream_(ioc_) { stream_.connect(sh.endpoint); }
 
-  http::response<http::string_body> post(const std::string& target, const std::string& body) {
+  http::response<http::string_body> post(const std::string& target, const std::string& body,
+                                         const std::string& bearer = {}) {
     http::request<http::string_body> req{http::verb::post, target, 11};
     req.set(http::field::host, sh_.opt.host + ":" + sh_.opt.port);
+    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
     req.set(http::field::content_type, "application/json");
     req.body() = body;
     req.prepare_payload();
@@ -648,8 +936,9 @@ class sync_http {
   beast::flat_buffer buf_;
 };
 
-std::string mint_token(sync_http& client, const std::string& sub, const std::string& mid) {
-  json::object body{{"sub", sub}, {"role", "merchant"}, {"mid", mid}};
+std::string mint_token(sync_http& client, const std::string& sub, const std::string& mid,
+                       const std::string& role = "merchant") {
+  json::object body{{"sub", sub}, {"role", role}, {"mid", mid}};
   auto res = client.post("/api/dev/token", json::serialize(body));
   if (res.result() != http::status::ok) {
     std::cerr << "loadgen: POST /api/dev/token answered " << res.result_int() << " " << res.body()
@@ -725,6 +1014,179 @@ double round3(double v) {
   return double(int64_t(v * 1000 + (v >= 0 ? 0.5 : -0.5))) / 1000;
 }
 
+// The --chat scenario, start to end; returns the exit code.
+int run_chat(shared& sh, std::vector<std::unique_ptr<worker>>& workers) {
+  const options& opt = sh.opt;
+  const std::string merchant = "m1";
+  worker& w = *workers[0];
+  chat_state cs;
+  std::vector<std::shared_ptr<chat_client>> agents, customers;
+  std::map<std::string, size_t> agent_of;  // conversation -> agent; worker 0 only
+  json::object result{{"target", opt.target},       {"url", opt.url},       {"scenario", "chat"},
+                      {"customers", opt.customers}, {"agents", opt.agents}, {"rate", opt.rate},
+                      {"duration", opt.duration}};
+  std::cout << "loadgen       chat " << opt.url << ": " << opt.agents << " agents, "
+            << opt.customers << " customers of " << merchant << ", " << opt.rate
+            << " messages/s for " << opt.duration << " s\n";
+  try {
+    sync_http client(sh);
+    auto t0 = steady::now();
+    std::vector<std::string> agent_tokens, customer_tokens;
+    for (size_t i = 0; i < opt.agents; ++i)
+      agent_tokens.push_back(mint_token(client, "agent" + std::to_string(i), merchant, "agent"));
+    for (size_t i = 0; i < opt.customers; ++i)
+      customer_tokens.push_back(
+          mint_token(client, "cust" + std::to_string(i), merchant, "customer"));
+    std::cout << "tokens        " << opt.agents + opt.customers << " minted in "
+              << round3(seconds_since(t0)) << " s\n";
+
+    // Agents first, so that every conversation is assigned when it is opened.
+    t0 = steady::now();
+    for (size_t i = 0; i < opt.agents; ++i) {
+      auto a = std::make_shared<chat_client>(w, sh, cs, true, i, agent_tokens[i], "");
+      a->on_assigned = [&agent_of, &cs](const std::string& conv, size_t agent) {
+        if (agent_of.insert_or_assign(conv, agent).second) ++cs.assigned;
+      };
+      agents.push_back(a);
+      net::post(w.ioc, [a] { a->start(); });
+    }
+    wait_until([&] { return cs.established + cs.failed >= opt.agents; }, opt.connect_timeout);
+    std::cout << "agents        " << cs.established.load() << "/" << opt.agents << " in "
+              << round3(seconds_since(t0)) << " s, failed " << cs.failed.load() << "\n";
+
+    // Customers: open the conversation over HTTP, then connect and say hello.
+    t0 = steady::now();
+    uint64_t open_failed = 0;
+    for (size_t i = 0; i < opt.customers; ++i) {
+      auto res =
+          client.post("/api/conversations", json::serialize(json::object{{"merchant", merchant}}),
+                      customer_tokens[i]);
+      if (res.result() != http::status::created && res.result() != http::status::ok) {
+        ++open_failed;
+        ++w.st.http_errors;
+        net::post(w.ioc, [&w, code = res.result_int()] {
+          count_error(w.st, "POST /api/conversations " + std::to_string(code));
+        });
+        continue;
+      }
+      std::string conv(json::parse(res.body()).as_object().at("id").as_string());
+      auto c = std::make_shared<chat_client>(w, sh, cs, false, i, customer_tokens[i], conv);
+      customers.push_back(c);
+      net::post(w.ioc, [c] { c->start(); });
+    }
+    const size_t want = opt.agents + customers.size();
+    wait_until([&] { return cs.established + cs.failed >= want; }, opt.connect_timeout);
+    const bool all_assigned =
+        wait_until([&] { return cs.assigned.load() >= customers.size(); }, 10);
+    const double s = seconds_since(t0);
+    std::cout << "customers     "
+              << cs.established.load() - std::min<uint64_t>(opt.agents, cs.established) << "/"
+              << opt.customers << " conversations opened and connected in " << round3(s)
+              << " s, open failed " << open_failed << ", connect failed " << cs.failed.load()
+              << ", assigned " << cs.assigned.load() << (all_assigned ? "" : " (NOT ALL)") << "\n";
+    result["connected"] = cs.established.load();
+    result["connect_failed"] = cs.failed.load() + open_failed;
+    result["assigned"] = cs.assigned.load();
+  } catch (const std::exception& e) {
+    std::cerr << "loadgen: chat setup failed: " << e.what() << "\n";
+    return 1;
+  }
+
+  // Messages.
+  const double server_cpu0 = cpu_seconds(opt.server_pid), own_cpu0 = cpu_seconds(getpid());
+  const int64_t start_ns = realtime_ns();
+  cs.measuring = true;
+  auto t0 = steady::now();
+  auto pacer = std::make_shared<chat_pacer>(w, sh, customers, agents, agent_of, cs, opt.rate);
+  net::post(w.ioc, [pacer] { pacer->start(); });
+  uint64_t last_sent = 0, last_delivered = 0;
+  while (seconds_since(t0) < opt.duration) {
+    sleep_s(std::min(1.0, opt.duration - seconds_since(t0)));
+    if (opt.progress) {
+      const uint64_t a = cs.sent, d = cs.delivered;
+      std::cerr << "  t=" << int(seconds_since(t0)) << "s sent/s " << a - last_sent
+                << " delivered/s " << d - last_delivered << " open " << cs.open.load() << "\n";
+      last_sent = a;
+      last_delivered = d;
+    }
+  }
+  sh.stop_posting = true;
+  const double send_s = seconds_since(t0);
+  const bool drained = wait_until([&] { return cs.delivered >= cs.expected; }, opt.drain);
+  const double cpu_s = seconds_since(t0);
+  const double server_cpu_s = cpu_seconds(opt.server_pid) - server_cpu0;
+  const double own_cpu = (cpu_seconds(getpid()) - own_cpu0) / cpu_s * 100;
+  const uint64_t sent = cs.sent, delivered = cs.delivered, acked = cs.acked;
+  const double deliver_s = std::max(send_s, double(cs.last_delivery_ns.load() - start_ns) / 1e9);
+  std::cout << "messages      " << sent << " sent in " << round3(send_s)
+            << " s = " << uint64_t(double(sent) / send_s) << " messages/s (target " << opt.rate
+            << "), " << acked << " acknowledged (sent), " << cs.no_agent.load()
+            << " skipped (no agent known)\n";
+  std::cout << "delivered     " << delivered << " of " << sent << " to the other side"
+            << (drained ? "" : " (NOT ALL ARRIVED)") << " = "
+            << uint64_t(double(delivered) / deliver_s) << " messages/s\n";
+  if (opt.server_pid > 0) {
+    const double server_cpu = server_cpu_s / cpu_s * 100;
+    std::cout << "cpu           server " << int(server_cpu) << "% of one core = "
+              << round3(server_cpu_s * 1e6 / double(std::max<uint64_t>(1, sent)))
+              << " us per message; loadgen " << int(own_cpu) << "%\n";
+    result["server_cpu_pct"] = round3(server_cpu);
+    result["server_cpu_us_per_message"] =
+        round3(server_cpu_s * 1e6 / double(std::max<uint64_t>(1, sent)));
+  }
+  result["loadgen_cpu_pct"] = round3(own_cpu);
+  result["sent"] = sent;
+  result["send_rate"] = round3(double(sent) / send_s);
+  result["rate_held"] = double(sent) / send_s >= 0.95 * opt.rate;
+  result["acked"] = acked;
+  result["delivered"] = delivered;
+  result["delivered_rate"] = round3(double(delivered) / deliver_s);
+  result["all_delivered"] = drained;
+  result["no_agent"] = cs.no_agent.load();
+
+  // Close everything and stop the workers.
+  net::post(w.ioc, [&] {
+    for (auto& c : customers) c->close();
+    for (auto& a : agents) a->close();
+  });
+  wait_until([&] { return cs.open.load() == 0; }, 10);
+  uint64_t dropped = 0, duplicates = 0;
+  for (auto& wk : workers) {
+    wk->guard.reset();
+    wk->ioc.stop();
+    wk->thread.join();
+    dropped += wk->st.dropped;
+    duplicates += wk->st.duplicates;
+  }
+  auto report = [&](const char* label, const std::string& key, const std::vector<int64_t>& v) {
+    auto p = percentiles_of(v);
+    std::cout << label << "p50 " << round3(p.p50) << " ms, p99 " << round3(p.p99) << " ms, p99.9 "
+              << round3(p.p999) << " ms (" << p.n << " samples)\n";
+    result[key + "_p50_ms"] = round3(p.p50);
+    result[key + "_p99_ms"] = round3(p.p99);
+    result[key + "_p999_ms"] = round3(p.p999);
+  };
+  report("send->sent    ", "sent", w.st.post_ns);
+  report("end-to-end    ", "e2e", w.st.e2e_ns);
+  report("  to agent    ", "e2e_to_agent", cs.to_agent_ns);
+  report("  to customer ", "e2e_to_customer", cs.to_customer_ns);
+  uint64_t error_count = cs.no_agent;
+  json::object error_kinds;
+  if (cs.no_agent > 0) error_kinds["no agent known for the conversation"] = cs.no_agent.load();
+  for (auto& [k, v] : w.st.errors) {
+    error_count += v;
+    error_kinds[k] = v;
+    std::cout << "error         " << v << " x " << k << "\n";
+  }
+  result["dropped"] = dropped;
+  result["duplicates"] = duplicates;
+  result["gaps"] = 0;
+  result["errors"] = error_count;
+  result["error_kinds"] = std::move(error_kinds);
+  std::cout << "RESULT " << json::serialize(result) << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -752,6 +1214,7 @@ int main(int argc, char** argv) {
     auto* w = workers.back().get();
     w->thread = std::thread([w] { w->ioc.run(); });
   }
+  if (opt.chat) return run_chat(sh, workers);
 #define SB_SUM(field) \
   sum(                \
       workers, [](stats & s) -> auto& { return s.field; })

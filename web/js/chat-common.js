@@ -2,7 +2,8 @@
 // (console.html, console-*.js): authenticated JSON requests, the message list of one
 // conversation, the outbox of `send` ops awaiting `sent`, history paging, typing notices, the
 // composer with its byte counter and the connection indicator (docs/PROTOCOL.md, "Chat").
-// Every text enters the document as text. Browser main thread only.
+// The dashboard uses the connection indicator and wsUrl too. Every text enters the document as
+// text. Browser main thread only.
 
 import { el } from './dom.js';
 import { RequestError } from './auth.js';

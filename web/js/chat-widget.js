@@ -4,17 +4,15 @@
 // wiring only; the chat pieces live in chat-common.js, the socket in live-socket.js.
 
 import { $, markMissingBootstrap } from './dom.js';
-import {
-  RequestError, ID_PATTERN, clearToken, isExpired, loadToken, mintDevToken, readClaims, saveToken,
-} from './auth.js';
+import { RequestError, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
   fetchMessages, newClientId, onScrollToTop, requestJson, wireComposer, wsUrl,
 } from './chat-common.js';
+import { devLogin } from './dev-login.js';
 import { LiveSocket } from './live-socket.js';
 
 const TOKEN_KEY = 'sb.token.chat';
-const EXPIRED_MESSAGE = 'Your session expired — log in again.';
 
 let session = null; // {token, claims, conv, viewKey, socket, list, outbox, pager, typingSender}
 let conn;
@@ -23,35 +21,15 @@ let composer;
 
 // ---- login ------------------------------------------------------------------------------------
 
-function showLogin(message = '', claims = null) {
-  $('#chat').hidden = true;
-  $('#login').hidden = false;
-  const box = $('#login-message');
-  box.textContent = message;
-  box.hidden = !message;
-  if (claims?.mid) $('#merchant').value = claims.mid;
-  if (claims?.sub) $('#customer').value = claims.sub;
-  ($('#merchant').value ? $('#customer') : $('#merchant')).focus();
-}
-
-async function onLoginSubmit(event) {
-  event.preventDefault();
-  const merchant = $('#merchant').value.trim();
-  const customer = $('#customer').value.trim();
-  if (!ID_PATTERN.test(merchant) || !ID_PATTERN.test(customer))
-    return showLogin('Shop and name: 1–128 characters of A–Z a–z 0–9 _ . : @ -');
-  const button = $('#login-submit');
-  button.disabled = true;
-  try {
-    const token = await mintDevToken(customer, 'customer', merchant);
-    saveToken(token, TOKEN_KEY);
-    await openChat(token, readClaims(token));
-  } catch (err) {
-    showLogin(err instanceof RequestError ? err.message : `Could not start the chat: ${err}`);
-  } finally {
-    button.disabled = false;
-  }
-}
+const login = devLogin({
+  role: 'customer',
+  userField: '#customer',
+  hide: ['#chat'],
+  invalid: 'Shop and name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
+  failure: 'Could not start the chat',
+  tokenKey: TOKEN_KEY,
+  open: openChat,
+});
 
 // ---- the conversation -------------------------------------------------------------------------
 
@@ -242,8 +220,7 @@ function expire() {
   if (!session) return;
   const { claims } = session;
   closeChat({ forget: false }); // logging in again as the same customer resumes where this ended
-  clearToken(TOKEN_KEY);
-  showLogin(EXPIRED_MESSAGE, claims);
+  login.expired(claims);
 }
 
 // ---- start ------------------------------------------------------------------------------------
@@ -261,25 +238,20 @@ async function start() {
     onTyping: () => session?.typingSender.typed(),
   });
   onScrollToTop($('#scroller'), () => session?.pager.hasMore && loadHistory(() => session.pager.older()));
-  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#login-form').addEventListener('submit', login.submit);
   $('#logout').addEventListener('click', () => {
     closeChat({ forget: true });
-    clearToken(TOKEN_KEY);
-    showLogin();
+    login.logOut();
   });
 
-  const token = loadToken(TOKEN_KEY);
-  const claims = token ? readClaims(token) : null;
-  if (claims && !isExpired(claims) && claims.role === 'customer') {
-    try {
-      return await openChat(token, claims);
-    } catch (err) {
-      closeChat({ forget: false });
-      return showLogin(err instanceof RequestError ? err.message : String(err), claims);
-    }
+  const saved = login.restore();
+  if (!saved) return;
+  try {
+    await openChat(saved.token, saved.claims);
+  } catch (err) {
+    closeChat({ forget: false });
+    login.show(err instanceof RequestError ? err.message : String(err), saved.claims);
   }
-  if (token) clearToken(TOKEN_KEY);
-  showLogin(token ? EXPIRED_MESSAGE : '', claims);
 }
 
 start();

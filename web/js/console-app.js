@@ -4,19 +4,17 @@
 // Page wiring only; the chat pieces live in chat-common.js, the lists in console-list.js.
 
 import { $, markMissingBootstrap } from './dom.js';
-import {
-  RequestError, ID_PATTERN, clearToken, isExpired, loadToken, mintDevToken, readClaims, saveToken,
-} from './auth.js';
+import { RequestError, ID_PATTERN, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
   fetchMessages, newClientId, onScrollToTop, requestJson, wireComposer, wsUrl,
 } from './chat-common.js';
+import { devLogin } from './dev-login.js';
 import { UnreadCounts, onConversationClick, renderConversations } from './console-list.js';
 import { LiveSocket } from './live-socket.js';
 
 const TOKEN_KEY = 'sb.token.console';
 const PRESENCE_KEY = 'sb.console.presence';
-const EXPIRED_MESSAGE = 'Your session expired — log in again.';
 const REFRESH_MS = 15000; // the lists are also refreshed on every inbox push
 const BASE_TITLE = document.title;
 
@@ -29,38 +27,16 @@ let composer;
 
 // ---- login ------------------------------------------------------------------------------------
 
-function showLogin(message = '', claims = null) {
-  $('#console').hidden = true;
-  $('#presence-box').hidden = true;
-  $('#logout').hidden = true;
-  $('#who').textContent = '';
-  $('#login').hidden = false;
-  const box = $('#login-message');
-  box.textContent = message;
-  box.hidden = !message;
-  if (claims?.mid) $('#merchant').value = claims.mid;
-  if (claims?.sub) $('#agent').value = claims.sub;
-  ($('#merchant').value ? $('#agent') : $('#merchant')).focus();
-}
-
-async function onLoginSubmit(event) {
-  event.preventDefault();
-  const merchant = $('#merchant').value.trim();
-  const agent = $('#agent').value.trim();
-  if (!ID_PATTERN.test(merchant) || !ID_PATTERN.test(agent))
-    return showLogin('Merchant id and agent name: 1–128 characters of A–Z a–z 0–9 _ . : @ -');
-  const button = $('#login-submit');
-  button.disabled = true;
-  try {
-    const token = await mintDevToken(agent, 'agent', merchant);
-    saveToken(token, TOKEN_KEY);
-    openConsole(token, readClaims(token));
-  } catch (err) {
-    showLogin(err instanceof RequestError ? err.message : `Log in failed: ${err}`);
-  } finally {
-    button.disabled = false;
-  }
-}
+const login = devLogin({
+  role: 'agent',
+  userField: '#agent',
+  hide: ['#console', '#presence-box', '#logout'],
+  invalid: 'Merchant id and agent name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
+  failure: 'Log in failed',
+  tokenKey: TOKEN_KEY,
+  open: openConsole,
+  onShow: () => ($('#who').textContent = ''),
+});
 
 // ---- the console ------------------------------------------------------------------------------
 
@@ -427,8 +403,7 @@ function expire() {
   if (!session) return;
   const { claims } = session;
   closeConsole({ forget: false }); // logging in again as the same agent resumes where this ended
-  clearToken(TOKEN_KEY);
-  showLogin(EXPIRED_MESSAGE, claims);
+  login.expired(claims);
 }
 
 // ---- start ------------------------------------------------------------------------------------
@@ -456,18 +431,14 @@ function start() {
   $('#resolve').addEventListener('click', () => sendOp({ op: 'resolve', conv: session.selected }));
   $('#presence').addEventListener('change', onPresenceToggle);
   $('#refresh').addEventListener('click', () => refresh());
-  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#login-form').addEventListener('submit', login.submit);
   $('#logout').addEventListener('click', () => {
     closeConsole({ forget: true });
-    clearToken(TOKEN_KEY);
-    showLogin();
+    login.logOut();
   });
 
-  const token = loadToken(TOKEN_KEY);
-  const claims = token ? readClaims(token) : null;
-  if (claims && !isExpired(claims) && claims.role === 'agent') return openConsole(token, claims);
-  if (token) clearToken(TOKEN_KEY);
-  showLogin(token ? EXPIRED_MESSAGE : '', claims);
+  const saved = login.restore();
+  if (saved) openConsole(saved.token, saved.claims);
 }
 
 start();

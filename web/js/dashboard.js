@@ -3,9 +3,9 @@
 // token and formatting logic live in their own modules.
 
 import { $, markMissingBootstrap } from './dom.js';
-import {
-  RequestError, ID_PATTERN, clearToken, isExpired, loadToken, mintDevToken, readClaims, saveToken,
-} from './auth.js';
+import { isExpired, readClaims, saveToken } from './auth.js';
+import { ConnIndicator, wsUrl } from './chat-common.js';
+import { devLogin } from './dev-login.js';
 import { setupTestOrders } from './dev-tools.js';
 import { timeZone } from './format.js';
 import { LiveSocket } from './live-socket.js';
@@ -13,52 +13,33 @@ import { OrdersTable } from './orders-table.js';
 import { Beeper } from './sound.js';
 
 const BASE_TITLE = document.title;
-const EXPIRED_MESSAGE = 'Your session expired — log in again.';
 const UNREAD_MARK_MS = 10000; // unread rows stay marked this long after the user looks
 
 const beeper = new Beeper();
 let session = null; // {token, claims, socket, table}
 let unread = 0;
-let countdown = null;
+let conn; // the connection indicator (ConnIndicator)
 
 // ---- login ------------------------------------------------------------------------------------
 
-function showLogin(message = '', claims = null) {
-  $('#dashboard').hidden = true;
-  $('#login').hidden = false;
-  const box = $('#login-message');
-  box.textContent = message;
-  box.hidden = !message;
-  if (claims?.mid) $('#merchant').value = claims.mid;
-  if (claims?.sub) $('#user').value = claims.sub;
-  ($('#merchant').value ? $('#user') : $('#merchant')).focus();
-}
-
-async function onLoginSubmit(event) {
-  event.preventDefault();
-  const merchant = $('#merchant').value.trim();
-  const user = $('#user').value.trim();
-  if (!ID_PATTERN.test(merchant) || !ID_PATTERN.test(user))
-    return showLogin('Merchant id and user name: 1–128 characters of A–Z a–z 0–9 _ . : @ -');
-  const button = $('#login-submit');
-  button.disabled = true;
-  try {
-    useToken(await mintDevToken(user, 'merchant', merchant));
-  } catch (err) {
-    showLogin(err instanceof RequestError ? err.message : `Log in failed: ${err}`);
-  } finally {
-    button.disabled = false;
-  }
-}
+const login = devLogin({
+  role: 'merchant',
+  userField: '#user',
+  hide: ['#dashboard'],
+  invalid: 'Merchant id and user name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
+  failure: 'Log in failed',
+  open: openDashboard,
+  anyRole: true, // a token pasted here is checked in onTokenSubmit
+});
 
 function onTokenSubmit(event) {
   event.preventDefault();
   const token = $('#token').value.trim();
   const claims = readClaims(token);
-  if (!claims) return showLogin('That is not a token: a JWT has three parts separated by dots.');
-  if (isExpired(claims)) return showLogin('That token has expired.');
+  if (!claims) return login.show('That is not a token: a JWT has three parts separated by dots.');
+  if (isExpired(claims)) return login.show('That token has expired.');
   if (claims.role !== 'merchant' || typeof claims.mid !== 'string')
-    return showLogin(`The dashboard needs a merchant token; this one is for role "${claims.role}".`);
+    return login.show(`The dashboard needs a merchant token; this one is for role "${claims.role}".`);
   $('#token').value = '';
   useToken(token);
 }
@@ -69,11 +50,6 @@ function useToken(token) {
 }
 
 // ---- the live dashboard -----------------------------------------------------------------------
-
-function wsUrl(token) {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws?token=${encodeURIComponent(token)}`;
-}
 
 function openDashboard(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
@@ -132,29 +108,12 @@ function onFrame(frame) {
 
 // ---- connection indicator ---------------------------------------------------------------------
 
-const STATE_TEXT = {
-  connecting: () => 'Connecting…',
-  live: () => 'Live',
-  reconnecting: (retryAt) => `Reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))}s`,
-  offline: () => 'Offline — waiting for the network',
-  expired: () => 'Session expired',
-  stopped: () => 'Not connected',
-};
-
-function onState({ state, retryAt }) {
-  const conn = $('#conn');
-  conn.dataset.state = state;
-  if (state === 'reconnecting') conn.dataset.retryAt = String(Math.round(retryAt));
-  else delete conn.dataset.retryAt;
-  const render = () => ($('#conn-text').textContent = STATE_TEXT[state](retryAt));
-  render();
-  clearInterval(countdown);
-  countdown = state === 'reconnecting' ? setInterval(render, 250) : null;
-  if (state === 'expired' && session) {
+function onState(detail) {
+  conn.show(detail);
+  if (detail.state === 'expired' && session) {
     const { claims } = session;
     closeDashboard({ forget: false }); // the same user logging in again resumes where this ended
-    clearToken();
-    showLogin(EXPIRED_MESSAGE, claims);
+    login.expired(claims);
   }
 }
 
@@ -194,13 +153,13 @@ function onSoundToggle(event) {
 
 function start() {
   markMissingBootstrap();
+  conn = new ConnIndicator($('#conn'), $('#conn-text'));
   $('#time-col').textContent = `Time (${timeZone})`;
-  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#login-form').addEventListener('submit', login.submit);
   $('#token-form').addEventListener('submit', onTokenSubmit);
   $('#logout').addEventListener('click', () => {
     closeDashboard({ forget: true });
-    clearToken();
-    showLogin();
+    login.logOut();
   });
   $('#sound').checked = false;
   $('#sound').addEventListener('change', onSoundToggle);
@@ -208,11 +167,8 @@ function start() {
   document.addEventListener('visibilitychange', markRead);
   setupTestOrders(() => session?.claims.mid ?? null);
 
-  const token = loadToken();
-  const claims = token ? readClaims(token) : null;
-  if (claims && !isExpired(claims)) return openDashboard(token, claims);
-  if (token) clearToken();
-  showLogin(token ? EXPIRED_MESSAGE : '', claims);
+  const saved = login.restore();
+  if (saved) openDashboard(saved.token, saved.claims);
 }
 
 start();

@@ -1,0 +1,81 @@
+// The dev-mode login form the pages share (dashboard, chat widget, agent console): a merchant id
+// (#merchant) and a user field, a #login-submit button and a #login-message box in #login. On
+// submit it mints a token for the page's role with POST /api/dev/token (auth.js), saves it under
+// the page's key and hands it to the page. Every text enters the document as text.
+
+import { $ } from './dom.js';
+import {
+  ID_PATTERN, RequestError, clearToken, isExpired, loadToken, mintDevToken, readClaims, saveToken,
+} from './auth.js';
+
+export const EXPIRED_MESSAGE = 'Your session expired — log in again.';
+
+// options:
+//   role       the role of the token to mint ('merchant', 'customer', 'agent')
+//   userField  selector of the user name input ('#user', '#customer', '#agent')
+//   hide       selectors hidden while the form shows (the app first: '#dashboard', …)
+//   invalid    the message when a field is not an id
+//   failure    the prefix of an unexpected error's message ('Log in failed')
+//   tokenKey   the sessionStorage key to save the token under (undefined: auth.js's default)
+//   open       (token, claims) => the app opened (may return a promise; a throw is shown)
+//   onShow     optional: more to reset when the form shows
+//   anyRole    optional: restore() takes a saved token of any role (the dashboard's)
+// Returns {show, submit, logOut, expired, restore}:
+//   show(message = '', claims = null)  shows the form with a message, fields prefilled from claims
+//   submit(event)                      the form's submit listener
+//   logOut()                           drops the saved token and shows the form
+//   expired(claims)                    the same for a session that expired: says so, prefilled
+//   restore()                          the saved {token, claims} when still good for this page;
+//                                      else null, having dropped the token and shown the form
+export function devLogin({ role, userField, hide, invalid, failure, tokenKey, open, onShow, anyRole }) {
+  function show(message = '', claims = null) {
+    for (const selector of hide) $(selector).hidden = true;
+    onShow?.();
+    $('#login').hidden = false;
+    const box = $('#login-message');
+    box.textContent = message;
+    box.hidden = !message;
+    if (claims?.mid) $('#merchant').value = claims.mid;
+    if (claims?.sub) $(userField).value = claims.sub;
+    ($('#merchant').value ? $(userField) : $('#merchant')).focus();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const merchant = $('#merchant').value.trim();
+    const user = $(userField).value.trim();
+    if (!ID_PATTERN.test(merchant) || !ID_PATTERN.test(user)) return show(invalid);
+    const button = $('#login-submit');
+    button.disabled = true;
+    try {
+      const token = await mintDevToken(user, role, merchant);
+      saveToken(token, tokenKey);
+      await open(token, readClaims(token));
+    } catch (err) {
+      show(err instanceof RequestError ? err.message : `${failure}: ${err}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function logOut() {
+    clearToken(tokenKey);
+    show();
+  }
+
+  function expired(claims) {
+    clearToken(tokenKey);
+    show(EXPIRED_MESSAGE, claims);
+  }
+
+  function restore() {
+    const token = loadToken(tokenKey);
+    const claims = token ? readClaims(token) : null;
+    if (claims && !isExpired(claims) && (anyRole || claims.role === role)) return { token, claims };
+    if (token) clearToken(tokenKey);
+    show(token ? EXPIRED_MESSAGE : '', claims);
+    return null;
+  }
+
+  return { show, submit, logOut, expired, restore };
+}
