@@ -88,9 +88,14 @@ TEST(ChatTextMask, MultipleNumbers) {
   EXPECT_EQ(mask_phones("13812345678/13987654321"), "138****5678/139****4321");
 }
 
-TEST(ChatTextMask, NumbersJoinedBySingleSeparatorsAreOneRun) {
-  // Per the rule the digits of both numbers form one 22-digit run, which is too long.
-  EXPECT_EQ(mask_phones("13812345678 13987654321"), "13812345678 13987654321");
+TEST(ChatTextMask, LongRunsSplitAtSpacesIntoNumbers) {
+  // Two numbers one space apart form a 22-digit run: split at the space, both are masked.
+  EXPECT_EQ(mask_phones("13812345678 13987654321"), "138****5678 139****4321");
+  // Groups join a number while they fit in 15 digits.
+  EXPECT_EQ(mask_phones("+86 138 1234 5678 13987654321"), "+86 1** **** 5678 139****4321");
+  // Without spaces a long run is one token (an order or tracking number) and stays whole.
+  EXPECT_EQ(mask_phones("1234567890123456789012"), "1234567890123456789012");
+  EXPECT_EQ(mask_phones("1234-5678-9012-3456-7890"), "1234-5678-9012-3456-7890");
 }
 
 TEST(ChatTextMask, DoubleSeparatorsEndANumber) {
