@@ -140,21 +140,24 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         auto rp = self->make_response_promise();
         auto& st = self->state;
         // A customer writing first (or after resolved) opens the conversation; its id is
-        // derived from merchant and customer, so only that customer can get here.
-        if (who.role == "customer" && conversation_id(who.mid, who.sub) == st.id)
-          open(self, who.mid, who.sub);
-        if (!st.meta || !may_access(*st.meta, who))
+        // derived from merchant and customer, so only that customer can get here. Opening
+        // waits until the text is known to be acceptable: a refused message changes nothing.
+        const bool own_customer =
+            who.role == "customer" && conversation_id(who.mid, who.sub) == st.id;
+        auto text_error = codec::check_chat_text(text, deps.cfg->chat.max_text);
+        if (!own_customer && (!st.meta || !may_access(*st.meta, who)))
           rp.deliver(make_error(stream_errc::not_found, "no such conversation"));
         else if (who.role == "merchant")
           rp.deliver(make_error(stream_errc::forbidden, "merchants do not write in conversations"));
-        else if (auto err = codec::check_chat_text(text, deps.cfg->chat.max_text); !err.empty())
-          rp.deliver(err == "text_too_long"
+        else if (!text_error.empty())
+          rp.deliver(text_error == "text_too_long"
                          ? make_error(stream_errc::text_too_long,
                                       "text is longer than " +
                                           std::to_string(deps.cfg->chat.max_text) + " bytes")
                          : make_error(stream_errc::invalid_text,
                                       "text must be valid UTF-8 without control characters"));
         else {
+          if (own_customer) open(self, who.mid, who.sub);
           json::object data{{"from", who.sub},
                             {"role", who.role},
                             {"text", text},

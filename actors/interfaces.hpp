@@ -14,7 +14,7 @@
 // Conversation actor (conv:<id>), besides the stream messages; `who` is a chat_principal:
 //   (open_atom, merchant, customer)                     -> std::string status JSON
 //   {"id",…,"created"} (chat_send_atom, who, client_id, text, channel)     -> append_result
-//   (typing_atom, who, caf::actor conn)                 ephemeral event to the other side
+//   (typing_atom, who)                                  ephemeral event to the other side
 //   (resolve_atom, who) / (transfer_atom, who, to)      -> std::string "ok"
 //   (history_atom, who, cursor, forward, limit)         -> std::string JSON (cursor 0 and
 //        !forward: the newest)
