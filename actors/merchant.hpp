@@ -1,6 +1,6 @@
 // The merchant actor: owner of the stream "orders:<merchant>". Appends posted orders durably
 // and delivers them to every dashboard of the merchant through durable_stream. Spawned on
-// demand by the registry; quits after `idle_stop` without subscribers or work, and the next
+// demand by the registry; quits when idle (actors/owner_support.hpp), and the next
 // resolve respawns it from storage.
 #pragma once
 #include <memory>
@@ -12,7 +12,6 @@ namespace sb {
 
 struct merchant_state {
   std::unique_ptr<durable_stream> stream;
-  bool idle_check_scheduled = false;
   static inline const char* name = "sb.merchant";
 };
 
