@@ -10,11 +10,13 @@
 #include <caf/io/all.hpp>
 
 #include "actors/agent_pool.hpp"
+#include "actors/channel_settings.hpp"
 #include "actors/conversation.hpp"
 #include "actors/inbox.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/janitor.hpp"
 #include "actors/merchant.hpp"
+#include "actors/outbox.hpp"
 #include "cluster/registry.hpp"
 #include "config/config.hpp"
 #include "net/bridge.hpp"
@@ -49,6 +51,7 @@ sb::cluster::owner_factory owner_factory(sb::stream_deps deps) {
     if (auto c = rest("conv:")) return registry->spawn(sb::conversation, *c, deps, self);
     if (auto p = rest("inbox:")) return registry->spawn(sb::inbox, *p, deps);
     if (auto m = rest("pool:")) return registry->spawn(sb::agent_pool, *m, deps, self);
+    if (auto m = rest("channels:")) return registry->spawn(sb::channel_settings, *m, deps);
     return {};
   };
 }
@@ -88,6 +91,10 @@ int main(int argc, char** argv) {
                                      metrics.storage_write_latency.observe(micros / 1e6);
                                    });
 
+  // Shared by the outbox's sender threads: one WeChat access token per account.
+  sb::channels::wechat_token_cache wechat_tokens(
+      [&metrics] { metrics.wechat_token_fetches.fetch_add(1, std::memory_order_relaxed); });
+
   caf::actor_system_config cfg;
   sb::register_message_types(cfg);
   // One worker per core; the "sharing" policy parks idle workers on a condition variable
@@ -101,10 +108,16 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
+    // The outbox reloads pending deliveries now; it finds channel settings once it has the
+    // registry, whose owners in turn hand it new deliveries.
+    auto outbox = sys.spawn(sb::outbox, deps, &wechat_tokens);
+    deps.outbox = outbox;
     auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps));
+    caf::anon_send(outbox, registry);
     auto janitor = sys.spawn<caf::detached>(sb::janitor, store.get(),
                                             std::chrono::milliseconds(std::chrono::minutes(10)));
     sb::net::bridge actors(sys, registry);
+    actors.set_outbox(outbox);
     {
       sb::net::server server(settings, metrics, actors);
       if (auto err = server.listen(); !err.empty()) {
@@ -128,6 +141,7 @@ int main(int argc, char** argv) {
     }
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(janitor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(outbox, caf::exit_reason::user_shutdown);
     // Flush while the actors still exist: pending callbacks hold handles to them.
     commit.stop();
   }

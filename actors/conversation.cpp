@@ -5,6 +5,7 @@
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
+#include "net/channels/channel.hpp"
 #include "net/codec/chat_text.hpp"
 #include "net/codec/frames.hpp"
 
@@ -96,7 +97,7 @@ std::string history_json(self_ptr self, const chat_principal& who, uint64_t curs
       if (e.kind != "message" || out.size() >= limit) continue;
       auto data = json::parse(e.data).as_object();
       json::object m{{"seq", e.seq}, {"id", e.id}, {"ts", e.ts_ms}};
-      for (const char* k : {"from", "role", "text", "channel", "client_id"})
+      for (const char* k : {"from", "role", "text", "channel", "client_id", "type", "media"})
         if (auto* v = data.if_contains(k)) m[k] = *v;
       if (masked) m["text"] = codec::mask_phones(m["text"].as_string());
       out.push_back(std::move(m));
@@ -104,6 +105,59 @@ std::string history_json(self_ptr self, const chat_principal& who, uint64_t curs
     if (page.size() < limit) break;
   }
   return json::serialize(json::object{{"messages", std::move(out)}});
+}
+
+// An agent's reply to a customer on WeChat or an app also goes out through that channel: the
+// outbox record describing the delivery, or "" for web customers (they read the stream).
+std::string outbound_delivery(const conversation_meta& meta, const std::string& conv,
+                              const chat_principal& who, const std::string& text) {
+  const auto channel = channels::channel_of_customer(meta.customer);
+  if (who.role != "agent" || channel == channels::channel::web) return {};
+  json::object o{{"channel", channels::channel_name(channel)},
+                 {"merchant", meta.merchant},
+                 {"recipient", channels::channel_user(meta.customer)},
+                 {"conv", conv},
+                 {"from", who.sub},
+                 {"text", text}};
+  return json::serialize(o);
+}
+
+// Appends a message after the access and text checks; answers `rp`. `extra` is a JSON object
+// of further fields (a WeChat message's type and media), or "".
+void send_message(self_ptr self, const stream_deps& deps, const chat_principal& who,
+                  const std::string& client_id, const std::string& text, const std::string& channel,
+                  const std::string& extra, caf::response_promise rp) {
+  auto& st = self->state;
+  // A customer writing first (or after resolved) opens the conversation; its id is derived
+  // from merchant and customer, so only that customer can get here. Opening waits until the
+  // text is known to be acceptable: a refused message changes nothing.
+  const bool own_customer = who.role == "customer" && conversation_id(who.mid, who.sub) == st.id;
+  auto text_error = codec::check_chat_text(text, deps.cfg->chat.max_text);
+  if (!own_customer && (!st.meta || !may_access(*st.meta, who)))
+    return rp.deliver(make_error(stream_errc::not_found, "no such conversation"));
+  if (who.role == "merchant")
+    return rp.deliver(
+        make_error(stream_errc::forbidden, "merchants do not write in conversations"));
+  if (text_error == "text_too_long")
+    return rp.deliver(
+        make_error(stream_errc::text_too_long,
+                   "text is longer than " + std::to_string(deps.cfg->chat.max_text) + " bytes"));
+  if (!text_error.empty())
+    return rp.deliver(make_error(stream_errc::invalid_text,
+                                 "text must be valid UTF-8 without control characters"));
+  if (own_customer) open(self, who.mid, who.sub);
+  json::object data{{"from", who.sub},
+                    {"role", who.role},
+                    {"text", text},
+                    {"channel", channel},
+                    {"client_id", client_id}};
+  if (!extra.empty())
+    for (auto& [k, v] : json::parse(extra).as_object())
+      if (!data.contains(k)) data[k] = v;
+  deps.metrics->count_chat_message(channel);
+  st.stream->append(append_request{"message", json::serialize(data), client_id, "",
+                                   outbound_delivery(*st.meta, st.id, who, text)},
+                    rp);
 }
 
 }  // namespace
@@ -138,34 +192,13 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
       [self, deps](chat_send_atom, const chat_principal& who, const std::string& client_id,
                    const std::string& text, const std::string& channel) {
         auto rp = self->make_response_promise();
-        auto& st = self->state;
-        // A customer writing first (or after resolved) opens the conversation; its id is
-        // derived from merchant and customer, so only that customer can get here. Opening
-        // waits until the text is known to be acceptable: a refused message changes nothing.
-        const bool own_customer =
-            who.role == "customer" && conversation_id(who.mid, who.sub) == st.id;
-        auto text_error = codec::check_chat_text(text, deps.cfg->chat.max_text);
-        if (!own_customer && (!st.meta || !may_access(*st.meta, who)))
-          rp.deliver(make_error(stream_errc::not_found, "no such conversation"));
-        else if (who.role == "merchant")
-          rp.deliver(make_error(stream_errc::forbidden, "merchants do not write in conversations"));
-        else if (!text_error.empty())
-          rp.deliver(text_error == "text_too_long"
-                         ? make_error(stream_errc::text_too_long,
-                                      "text is longer than " +
-                                          std::to_string(deps.cfg->chat.max_text) + " bytes")
-                         : make_error(stream_errc::invalid_text,
-                                      "text must be valid UTF-8 without control characters"));
-        else {
-          if (own_customer) open(self, who.mid, who.sub);
-          json::object data{{"from", who.sub},
-                            {"role", who.role},
-                            {"text", text},
-                            {"channel", channel},
-                            {"client_id", client_id}};
-          deps.metrics->count_chat_message(channel);
-          st.stream->append(append_request{"message", json::serialize(data), client_id, ""}, rp);
-        }
+        send_message(self, deps, who, client_id, text, channel, "", rp);
+        return rp;
+      },
+      [self, deps](chat_send_atom, const chat_principal& who, const std::string& client_id,
+                   const std::string& text, const std::string& channel, const std::string& extra) {
+        auto rp = self->make_response_promise();
+        send_message(self, deps, who, client_id, text, channel, extra, rp);
         return rp;
       },
       [self](typing_atom, const chat_principal& who) {

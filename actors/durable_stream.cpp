@@ -130,6 +130,13 @@ void durable_stream::flush() {
     if (!e.idempotency_key.empty())
       set.put_idempotency(stream_, e.idempotency_key, {e.seq, e.id}, expires);
     if (!p.req.owner_state.empty()) set.put_state(stream_, p.req.owner_state);
+    if (!p.req.outbox.empty())
+      set.put_outbox({.id = e.id,
+                      .stream = stream_,
+                      .seq = e.seq,
+                      .created_ms = now,
+                      .payload = p.req.outbox,
+                      .next_attempt_ms = now});
     p.frame = encode(e, false);
     if (redactor_) {
       auto redacted = encode(e, true);
@@ -158,6 +165,9 @@ void durable_stream::on_durable(uint64_t first, uint64_t last, const std::string
     for (auto& w : p.duplicates) w.deliver(append_result{stream_, p.seq, p.id, true});
     if (!p.req.idempotency_key.empty()) pending_keys_.erase(p.req.idempotency_key);
     deps_.metrics->push_latency.observe(std::chrono::duration<double>(now - p.received).count());
+    if (!p.req.outbox.empty() && deps_.outbox)
+      self_->send(deps_.outbox, outbox_atom::value, p.id, stream_, p.seq, wall_ms(),
+                  std::move(p.req.outbox));
     tail_.push_back({p.seq, std::move(p.frame), std::move(p.redacted)});
     durable_seq_ = p.seq;
     in_flight_.pop_front();

@@ -27,6 +27,7 @@ struct stream_deps {
   storage::group_commit* commit = nullptr;
   const config::settings* cfg = nullptr;
   codec::metrics* metrics = nullptr;
+  caf::actor outbox;  // takes (outbox_atom, id, stream, seq, created_ms, payload) once durable
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;

@@ -14,6 +14,7 @@
 // Conversation actor (conv:<id>), besides the stream messages; `who` is a chat_principal:
 //   (open_atom, merchant, customer)                     -> std::string status JSON
 //   {"id",…,"created"} (chat_send_atom, who, client_id, text, channel)     -> append_result
+//   (chat_send_atom, who, client_id, text, channel, extra_json)  same, with extra fields
 //   (typing_atom, who)                                  ephemeral event to the other side
 //   (resolve_atom, who) / (transfer_atom, who, to)      -> std::string "ok"
 //   (history_atom, who, cursor, forward, limit)         -> std::string JSON (cursor 0 and
@@ -71,6 +72,10 @@ using list_atom = caf::atom_constant<caf::atom("list")>;
 using follow_atom = caf::atom_constant<caf::atom("follow")>;
 using unfollow_atom = caf::atom_constant<caf::atom("unfollow")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using configure_atom = caf::atom_constant<caf::atom("configure")>;
 
 // An encoded server frame, shared by every connection it goes to (encoded once per entry).
 using frame_ptr = std::shared_ptr<const std::string>;
@@ -80,12 +85,15 @@ struct append_request {
   std::string data;             // JSON document
   std::string idempotency_key;  // empty if none
   std::string owner_state;      // JSON stored as the owner's state in the same batch, if any
+  // JSON of an outbound delivery of this entry (actors/outbox.hpp), recorded in the same batch
+  // and handed to the outbox once durable; empty if none.
+  std::string outbox;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_request& x) {
   return f(caf::meta::type_name("sb::append_request"), x.kind, x.data, x.idempotency_key,
-           x.owner_state);
+           x.owner_state, x.outbox);
 }
 
 // Who asks a chat actor: the token's claims that access rules need.

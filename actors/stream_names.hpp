@@ -22,6 +22,11 @@ inline std::string conv_stream(std::string_view conv_id) {
   return "conv:" + std::string(conv_id);
 }
 
+// A merchant's channel settings; its entries are the audit log of changes (no secrets).
+inline std::string channels_stream(std::string_view merchant) {
+  return "channels:" + std::string(merchant);
+}
+
 // The registry key of a merchant's agent pool (an actor without a stream).
 inline std::string pool_key(std::string_view merchant) {
   return "pool:" + std::string(merchant);

@@ -223,6 +223,24 @@ const std::map<std::string, setter>& setters() {
        [](settings& s, const std::string& v) { return parse_millis(v, s.routing.offline_grace); }},
       {"privacy.mask_phone",
        [](settings& s, const std::string& v) { return parse_bool(v, s.privacy.mask_phone); }},
+      {"channels.wechat_max_age",
+       [](settings& s, const std::string& v) {
+         return parse_seconds(v, s.channels.wechat_max_age);
+       }},
+      {"channels.max_callback_body",
+       [](settings& s, const std::string& v) {
+         return parse_size(v, s.channels.max_callback_body);
+       }},
+      {"outbox.retry_base",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.outbox.retry_base); }},
+      {"outbox.retry_max",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.outbox.retry_max); }},
+      {"outbox.http_timeout",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.outbox.http_timeout); }},
+      {"outbox.max_age",
+       [](settings& s, const std::string& v) { return parse_seconds(v, s.outbox.max_age); }},
+      {"outbox.senders",
+       [](settings& s, const std::string& v) { return parse_number(v, s.outbox.senders); }},
       {"storage.sync",
        [](settings& s, const std::string& v) { return parse_bool(v, s.storage.sync); }},
       {"storage.idempotency_ttl",
@@ -246,13 +264,67 @@ bool is_loopback(const std::string& host) {
   return std::equal(addr, addr + 12, v4_mapped) && addr[12] == 127;
 }
 
+// "channel.wechat.<merchant>.<field>" and "channel.app.<merchant>.<field>": a section per
+// merchant and channel, e.g. [channel.wechat.m1] token = …
+std::string set_channel_key(settings& s, const std::string& key, const std::string& value) {
+  auto first = key.find('.', 8), last = key.rfind('.');
+  if (first == std::string::npos || last <= first + 1 || last + 1 == key.size())
+    return "unknown key '" + key +
+           "' (use [channel.wechat.<merchant>] or [channel.app.<merchant>])";
+  const auto kind = key.substr(8, first - 8), merchant = key.substr(first + 1, last - first - 1),
+             field = key.substr(last + 1);
+  auto& channels = s.channels.merchants[merchant];
+  if (kind == "wechat") {
+    auto& w = channels.wechat ? *channels.wechat : channels.wechat.emplace();
+    std::string wechat_channel::*member = field == "token"        ? &wechat_channel::token
+                                          : field == "app_id"     ? &wechat_channel::app_id
+                                          : field == "app_secret" ? &wechat_channel::app_secret
+                                          : field == "api_base"   ? &wechat_channel::api_base
+                                          : field == "greeting"   ? &wechat_channel::greeting
+                                                                  : nullptr;
+    if (!member) return "unknown key '" + key + "'";
+    w.*member = value;
+    return "";
+  }
+  if (kind == "app") {
+    auto& a = channels.app ? *channels.app : channels.app.emplace();
+    std::string app_channel::*member = field == "webhook_url" ? &app_channel::webhook_url
+                                       : field == "secret"    ? &app_channel::secret
+                                                              : nullptr;
+    if (!member) return "unknown key '" + key + "'";
+    a.*member = value;
+    return "";
+  }
+  return "unknown channel '" + kind + "' in '" + key + "' (channels: wechat, app)";
+}
+
 }  // namespace
+
+std::string validate_channels(const std::string& merchant, const merchant_channels& c) {
+  auto url_ok = [](const std::string& u) {
+    return u.starts_with("http://") || u.starts_with("https://");
+  };
+  if (merchant.empty() || merchant.size() > 128) return "bad merchant id";
+  if (c.wechat) {
+    const auto& w = *c.wechat;
+    if (w.token.empty() || w.token.size() > 64) return "token must be 1..64 bytes";
+    if (w.app_id.empty() || w.app_secret.empty()) return "app_id and app_secret are required";
+    if (!url_ok(w.api_base)) return "api_base must be an http:// or https:// URL";
+    if (w.greeting.size() > 2048) return "greeting must be at most 2048 bytes";
+  }
+  if (c.app) {
+    if (!url_ok(c.app->webhook_url)) return "webhook_url must be an http:// or https:// URL";
+    if (c.app->secret.size() < 16) return "secret must be at least 16 bytes";
+  }
+  return "";
+}
 
 settings defaults() {
   return settings{};
 }
 
 std::string set_key(settings& s, const std::string& key, const std::string& value) {
+  if (key.starts_with("channel.")) return set_channel_key(s, key, value);
   auto it = setters().find(key);
   if (it == setters().end()) return "unknown key '" + key + "'";
   if (!it->second(s, value)) return "bad value for '" + key + "'";
@@ -346,6 +418,14 @@ std::string validate(const settings& s) {
   if (s.limits.max_poll_timeout.count() < 1) return "limits.max_poll_timeout must be >= 1s";
   if (s.chat.max_text < 1 || s.chat.max_text > s.limits.max_frame / 2)
     return "chat.max_text must be between 1 and half of limits.max_frame";
+  for (const auto& [merchant, channels] : s.channels.merchants)
+    if (auto err = validate_channels(merchant, channels); !err.empty())
+      return "channel settings of merchant '" + merchant + "': " + err;
+  if (s.channels.max_callback_body < 1024) return "channels.max_callback_body must be >= 1KiB";
+  if (s.outbox.retry_base.count() < 10 || s.outbox.retry_max < s.outbox.retry_base)
+    return "outbox.retry_base must be >= 10ms and outbox.retry_max >= outbox.retry_base";
+  if (s.outbox.http_timeout.count() < 100) return "outbox.http_timeout must be at least 100ms";
+  if (s.outbox.senders == 0 || s.outbox.senders > 64) return "outbox.senders must be 1..64";
   return "";
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,26 @@ namespace sb::config {
 struct service_key {
   std::string merchant;  // a merchant id, or "*" for every merchant
   std::string key;
+};
+
+// A merchant's WeChat official account (channel "wechat"). Secrets are never logged.
+struct wechat_channel {
+  std::string token;  // the callback token (signature key)
+  std::string app_id;
+  std::string app_secret;
+  std::string api_base = "https://api.weixin.qq.com";  // tests point it at a stand-in
+  std::string greeting;  // passive reply to a subscribe event or a first message; "" = none
+};
+
+// A merchant's app backend (channel "app"): agent replies are POSTed to its webhook.
+struct app_channel {
+  std::string webhook_url;
+  std::string secret;  // HMAC-SHA256 key of X-Switchboard-Signature
+};
+
+struct merchant_channels {
+  std::optional<wechat_channel> wechat;
+  std::optional<app_channel> app;
 };
 
 struct settings {
@@ -68,6 +90,21 @@ struct settings {
   struct privacy_t {
     bool mask_phone = true;  // phone numbers masked in what agents receive and in logs
   } privacy;
+  struct channels_t {
+    // WeChat callbacks whose timestamp is further than this from now are refused (replays).
+    std::chrono::seconds wechat_max_age{300};
+    size_t max_callback_body = 64 * 1024;  // bytes of one WeChat callback
+    // Channels from the config file ([channel.wechat.<m>], [channel.app.<m>]); the admin API
+    // configures more at run time and its settings win.
+    std::map<std::string, merchant_channels> merchants;
+  } channels;
+  struct outbox_t {
+    std::chrono::milliseconds retry_base{1000};    // first retry delay, doubled per attempt
+    std::chrono::milliseconds retry_max{300000};   // longest delay between attempts
+    std::chrono::milliseconds http_timeout{5000};  // one outbound HTTP call, connect included
+    std::chrono::seconds max_age{std::chrono::hours(48)};  // then the send is given up
+    size_t senders = 2;                                    // threads making outbound calls
+  } outbox;
   struct storage_t {
     bool sync = true;  // fsync the WAL before acknowledging; off only for experiments
     std::chrono::seconds idempotency_ttl{std::chrono::hours(24)};
@@ -87,6 +124,9 @@ std::string set_key(settings& s, const std::string& key, const std::string& valu
 // Parses the command line of the contract (--config, --node-id, --listen, --data-dir, --seeds,
 // --set key=value). The config file is loaded first, flags override it. Returns "" or an error.
 std::string from_command_line(int argc, char** argv, settings& s);
+
+// Checks one merchant's channel settings (config file or admin API); returns "" or the problem.
+std::string validate_channels(const std::string& merchant, const merchant_channels& c);
 
 // Checks the whole configuration; returns "" or one line naming the bad key.
 std::string validate(const settings& s);

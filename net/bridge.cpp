@@ -61,6 +61,18 @@ template void bridge::ask<std::string>(std::string, caf::message, std::chrono::m
 template void bridge::ask<append_result>(std::string, caf::message, std::chrono::milliseconds,
                                          std::function<void(caf::expected<append_result>)>);
 
+void bridge::ask_actor(caf::actor target, caf::message msg, std::chrono::milliseconds timeout,
+                       std::function<void(caf::expected<std::string>)> done) {
+  sys_.spawn(
+      [](caf::event_based_actor* self, caf::actor target, caf::message msg,
+         std::chrono::milliseconds timeout, std::function<void(caf::expected<std::string>)> done) {
+        self->request(target, timeout, msg)
+            .then([=](std::string& r) { done(std::move(r)); },
+                  [=](caf::error& err) { done(std::move(err)); });
+      },
+      std::move(target), std::move(msg), timeout, std::move(done));
+}
+
 void bridge::append(std::string stream, append_request req,
                     std::function<void(caf::expected<append_result>)> done) {
   spawn_request<append_result>(sys_, registry_, std::move(stream),

@@ -30,6 +30,13 @@ class bridge {
   void ask(std::string key, caf::message msg, std::chrono::milliseconds timeout,
            std::function<void(caf::expected<Result>)> done);
 
+  // Sends `msg` as a request to a node-wide actor (the outbox) and hands the answer to `done`.
+  void ask_actor(caf::actor target, caf::message msg, std::chrono::milliseconds timeout,
+                 std::function<void(caf::expected<std::string>)> done);
+  // The node's outbox (actors/outbox.hpp); set once by main before serving.
+  void set_outbox(caf::actor outbox) { outbox_ = std::move(outbox); }
+  const caf::actor& outbox() const { return outbox_; }
+
   // Asks the stream's owner for its live state (JSON).
   void inspect(std::string stream, std::function<void(caf::expected<std::string>)> done);
 
@@ -43,6 +50,7 @@ class bridge {
  private:
   caf::actor_system& sys_;
   caf::actor registry_;
+  caf::actor outbox_;
 };
 
 }  // namespace sb::net

@@ -90,6 +90,13 @@ void http_api::chat_route(const http_request& req, const target_parts& parts, re
     if (m == "GET") return history(parts, p, seg[2], std::move(reply));
   } else if (seg.size() == 5 && seg[0] == "admin" && seg[3] == "agents") {
     if (m == "PUT") return enrol_agent(req, p, seg[2], seg[4], std::move(reply));
+  } else if (seg.size() == 4 && seg[0] == "admin" && seg[3] == "channels") {
+    if (m == "GET") return channel_settings(req, p, seg[2], "", std::move(reply));
+  } else if (seg.size() == 5 && seg[0] == "admin" && seg[3] == "channels") {
+    if (m == "PUT" || m == "DELETE")
+      return channel_settings(req, p, seg[2], seg[4], std::move(reply));
+  } else if (seg.size() == 2 && seg[0] == "admin" && seg[1] == "outbox") {
+    if (m == "GET") return outbox_list(parts, p, std::move(reply));
   } else {
     return reply(json_error(404, "not_found", "no such endpoint"));
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "actors/stream_names.hpp"
+#include "net/channels/channel.hpp"
 #include "net/codec/frames.hpp"
 #include "net/http_support.hpp"
 #include "web/assets.hpp"
@@ -64,7 +65,11 @@ std::variant<codec::principal, http_response> http_api::jwt_principal(
   auto verified = codec::jwt_verify(token, cfg_.auth.secret, wall_s());
   if (auto* reason = std::get_if<std::string>(&verified))
     return json_error(401, "unauthorized", "invalid token: " + *reason);
-  return std::get<codec::principal>(verified);
+  auto& p = std::get<codec::principal>(verified);
+  // "wx:" and "app:" customers are the channels' (WeChat, app backends): a token cannot be one.
+  if (p.role == "customer" && channels::channel_of_customer(p.sub) != channels::channel::web)
+    return json_error(403, "forbidden", "customer ids starting wx: or app: belong to channels");
+  return p;
 }
 
 std::variant<codec::principal, http_response> http_api::authenticate_upgrade(
@@ -95,17 +100,29 @@ void http_api::handle(http_request req, responder reply) {
     if (req.method != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
     return dev_token(req, std::move(reply));
   }
-  if (path.starts_with("/api/conversations") || path.starts_with("/admin/merchants/"))
+  if (path.starts_with("/wechat/")) {
+    auto merchant = path.substr(std::string_view("/wechat/").size());
+    if (req.method != "GET" && req.method != "POST")
+      return reply(json_error(405, "method_not_allowed", "use GET or POST"));
+    return wechat_callback(req, parts, merchant, std::move(reply));
+  }
+  if (path == "/api/channels/app/messages") {
+    if (req.method != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
+    return app_message(req, std::move(reply));
+  }
+  if (path.starts_with("/api/conversations") || path.starts_with("/admin/merchants/") ||
+      path == "/admin/outbox")
     return chat_route(req, parts, std::move(reply));
   if (req.method == "GET" && !path.starts_with("/api/") && !path.starts_with("/admin/"))
     return reply(static_file(path));
   reply(json_error(404, "not_found", "no such endpoint"));
 }
 
-void http_api::post_order(const http_request& req, responder reply) {
+std::variant<std::pair<std::string, std::string>, http_response> http_api::service_caller(
+    const http_request& req) {
   // Who: a service key (scoped to a merchant or "*") or a JWT of role service.
   auto token = bearer(req.authorization);
-  if (token.empty()) return reply(json_error(401, "unauthorized", "missing bearer token"));
+  if (token.empty()) return json_error(401, "unauthorized", "missing bearer token");
   std::string scope, principal;
   for (const auto& k : cfg_.auth.service_keys)
     if (codec::secret_equal(token, k.key)) {
@@ -115,13 +132,20 @@ void http_api::post_order(const http_request& req, responder reply) {
   if (scope.empty()) {
     auto verified = codec::jwt_verify(token, cfg_.auth.secret, wall_s());
     auto* p = std::get_if<codec::principal>(&verified);
-    if (!p) return reply(json_error(401, "unauthorized", "invalid service key or token"));
+    if (!p) return json_error(401, "unauthorized", "invalid service key or token");
     if (p->role != "service")
-      return reply(json_error(403, "forbidden", "only service principals may post orders"));
+      return json_error(403, "forbidden", "only service principals may call this");
     scope = p->mid;
     principal = p->sub;
   }
-  if (auto r = limit(principal_limiter_, principal); r.status) return reply(std::move(r));
+  if (auto r = limit(principal_limiter_, principal); r.status) return r;
+  return std::pair{scope, principal};
+}
+
+void http_api::post_order(const http_request& req, responder reply) {
+  auto caller = service_caller(req);
+  if (auto* r = std::get_if<http_response>(&caller)) return reply(std::move(*r));
+  const auto& scope = std::get<0>(caller).first;
   if (!req.content_type.starts_with("application/json"))
     return reply(
         json_error(415, "unsupported_media_type", "Content-Type must be application/json"));
@@ -201,6 +225,9 @@ void http_api::dev_token(const http_request& req, responder reply) {
   };
   codec::principal p{field("sub"), field("role"), field("mid"),
                      wall_s() + cfg_.auth.dev_token_ttl.count()};
+  if (p.role == "customer" && channels::channel_of_customer(p.sub) != channels::channel::web)
+    return reply(
+        json_error(400, "invalid_field", "customer ids starting wx: or app: belong to channels"));
   if (!codec::valid_id(p.sub) || !codec::valid_role(p.role) ||
       !(codec::valid_id(p.mid) || (p.mid == "*" && (p.role == "service" || p.role == "admin"))))
     return reply(json_error(400, "invalid_field",

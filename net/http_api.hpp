@@ -69,6 +69,16 @@ class http_api {
   void list_conversations(const target_parts& parts, const codec::principal& p, responder reply);
   void enrol_agent(const http_request& req, const codec::principal& p, const std::string& merchant,
                    const std::string& agent, responder reply);
+  // Channels and the outbox (net/channel_routes.cpp).
+  void wechat_callback(const http_request& req, const target_parts& parts,
+                       const std::string& merchant, responder reply);
+  void app_message(const http_request& req, responder reply);
+  void channel_settings(const http_request& req, const codec::principal& p,
+                        const std::string& merchant, const std::string& channel, responder reply);
+  void outbox_list(const target_parts& parts, const codec::principal& p, responder reply);
+  // A service caller's scope ("*" or a merchant) and principal, or the error to answer.
+  std::variant<std::pair<std::string, std::string>, http_response> service_caller(
+      const http_request& req);
   http_response static_file(const std::string& path) const;
   // The JWT principal of the request, or the 401 to answer.
   std::variant<codec::principal, http_response> jwt_principal(const http_request& req) const;

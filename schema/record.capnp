@@ -26,6 +26,20 @@ struct IdempotencyRecord {
   expiresAtMs @2 :Int64;
 }
 
+# A delivery to make outside Switchboard (an agent's reply to a WeChat or app customer), written
+# in the same batch as the entry it delivers and deleted once the channel accepted it.
+struct OutboxItem {
+  id @0 :Text;             # the entry's id: unique, the receiver's idempotency key
+  stream @1 :Text;         # the entry's stream (its partition keys this record)
+  seq @2 :UInt64;
+  createdMs @3 :Int64;
+  payload @4 :Text;        # JSON: channel, merchant, recipient, conv, from, text
+  attempts @5 :UInt32;
+  nextAttemptMs @6 :Int64;
+  lastError @7 :Text;
+  failed @8 :Bool;         # given up (permanent error or too old): kept for operators
+}
+
 # The state an owner keeps beside its stream (a conversation's status and participants, an agent
 # pool's enrolment and queue), as JSON, written in the same batch as the entry that changed it.
 struct OwnerState {

@@ -58,6 +58,10 @@ std::string idempotency_key(std::string_view stream, std::string_view key) {
   return key_with_suffix(record_type::idempotency, stream, key);
 }
 
+std::string outbox_key(std::string_view stream, std::string_view id) {
+  return key_with_suffix(record_type::outbox, stream, id);
+}
+
 uint64_t entry_seq(std::string_view entry_key) {
   uint64_t seq = 0;
   for (unsigned char c : entry_key.substr(entry_key.size() - 8)) {

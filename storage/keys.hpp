@@ -7,7 +7,13 @@
 
 namespace sb::storage::keys {
 
-enum class record_type : char { entry = 'E', cursor = 'C', idempotency = 'I', state = 'S' };
+enum class record_type : char {
+  entry = 'E',
+  cursor = 'C',
+  idempotency = 'I',
+  state = 'S',
+  outbox = 'O',
+};
 
 // [partition u16 BE][type]: every record of one type in one partition.
 std::string type_prefix(uint16_t partition, record_type type);
@@ -21,6 +27,9 @@ std::string cursor_key(std::string_view stream, std::string_view principal);
 std::string idempotency_key(std::string_view stream, std::string_view key);
 // [partition][S][stream][0x00]: the owner state of a stream (one record per stream).
 std::string state_key(std::string_view stream);
+
+// [partition][O][stream][0x00][entry id]: a pending outbound delivery of that entry.
+std::string outbox_key(std::string_view stream, std::string_view id);
 
 // The seq of an entry key (its last 8 bytes).
 uint64_t entry_seq(std::string_view entry_key);

@@ -226,6 +226,26 @@ void write_set::put_state(std::string_view stream, std::string_view json) {
   ops_.push_back({keys::state_key(stream), to_bytes(message)});
 }
 
+void write_set::put_outbox(const outbox_record& r) {
+  capnp::MallocMessageBuilder message(
+      segment_words(r.id.size() + r.stream.size() + r.payload.size() + r.last_error.size()));
+  auto root = message.initRoot<schema::OutboxItem>();
+  root.setId(r.id);
+  root.setStream(r.stream);
+  root.setSeq(r.seq);
+  root.setCreatedMs(r.created_ms);
+  root.setPayload(r.payload);
+  root.setAttempts(r.attempts);
+  root.setNextAttemptMs(r.next_attempt_ms);
+  root.setLastError(r.last_error);
+  root.setFailed(r.failed);
+  ops_.push_back({keys::outbox_key(r.stream, r.id), to_bytes(message)});
+}
+
+void write_set::erase_outbox(std::string_view stream, std::string_view id) {
+  ops_.push_back({keys::outbox_key(stream, id), {}, true});
+}
+
 std::unique_ptr<stream_store> stream_store::open(const store_options& opts, std::string& error) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(make_options(opts), opts.path, &db);
@@ -305,7 +325,7 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   rocksdb::WriteBatch batch;
   for (const write_set* set : sets) {
     for (const auto& op : set->ops()) {
-      rocksdb::Status status = batch.Put(op.key, op.value);
+      rocksdb::Status status = op.erase ? batch.Delete(op.key) : batch.Put(op.key, op.value);
       if (!status.ok()) return status.ToString();
     }
   }
@@ -315,6 +335,36 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   std::lock_guard lock(write_mutex_);
   rocksdb::Status status = db_->Write(wo, &batch);
   return status.ok() ? std::string() : status.ToString();
+}
+
+std::vector<outbox_record> stream_store::outbox() const {
+  std::vector<outbox_record> out;
+  aligned_buffer buffer;
+  for (uint32_t partition = 0; partition < cluster::partition_count; ++partition) {
+    const std::string lower =
+        keys::type_prefix(static_cast<uint16_t>(partition), record_type::outbox);
+    const std::string upper = keys::prefix_end(lower);
+    const rocksdb::Slice lower_bound(lower), upper_bound(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_bound;
+    ro.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(lower); it->Valid(); it->Next())
+      out.push_back(
+          decode<schema::OutboxItem>(buffer, it->value(), [](schema::OutboxItem::Reader r) {
+            return outbox_record{.id = text(r.getId()),
+                                 .stream = text(r.getStream()),
+                                 .seq = r.getSeq(),
+                                 .created_ms = r.getCreatedMs(),
+                                 .payload = text(r.getPayload()),
+                                 .attempts = r.getAttempts(),
+                                 .next_attempt_ms = r.getNextAttemptMs(),
+                                 .last_error = text(r.getLastError()),
+                                 .failed = r.getFailed()};
+          }));
+    check("outbox scan", it->status());
+  }
+  return out;
 }
 
 size_t stream_store::purge_expired_idempotency(int64_t now_ms) {

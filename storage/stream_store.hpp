@@ -33,6 +33,19 @@ struct idempotency_hit {
   std::string id;
 };
 
+// An outbound delivery waiting for its channel (see actors/outbox.hpp).
+struct outbox_record {
+  std::string id;      // the entry's id
+  std::string stream;  // the entry's stream
+  uint64_t seq = 0;
+  int64_t created_ms = 0;
+  std::string payload;  // JSON
+  uint32_t attempts = 0;
+  int64_t next_attempt_ms = 0;
+  std::string last_error;
+  bool failed = false;
+};
+
 // A set of writes applied atomically by one RocksDB WriteBatch.
 class write_set {
  public:
@@ -42,12 +55,16 @@ class write_set {
                        int64_t expires_at_ms);
   // Replaces the owner state of the stream (JSON), atomically with the rest of the set.
   void put_state(std::string_view stream, std::string_view json);
+  // Writes or replaces an outbox record; erase_outbox deletes it.
+  void put_outbox(const outbox_record& r);
+  void erase_outbox(std::string_view stream, std::string_view id);
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
 
   struct op {
     std::string key;
     std::string value;
+    bool erase = false;
   };
   const std::vector<op>& ops() const { return ops_; }
 
@@ -85,6 +102,9 @@ class stream_store {
 
   // The owner state last written with put_state, if any.
   std::optional<std::string> state(std::string_view stream) const;
+
+  // Every outbox record of every partition (pending and failed), in key order.
+  std::vector<outbox_record> outbox() const;
 
   // Applies the set atomically; with `sync` the call returns after the WAL is fsynced.
   // Returns an empty string on success, else the error. Called by group_commit's thread.

@@ -9,6 +9,7 @@ packages=(
   # libraries
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcapnp-dev capnproto librocksdb-dev libssl-dev libgtest-dev libgmock-dev
+  libpugixml-dev
   # web pages and browser tests
   libjs-bootstrap5 chromium
   # process inspection used by tests and benchmarks

@@ -87,6 +87,16 @@ void metrics::count_chat_message(std::string_view channel) {
   counter.fetch_add(1, std::memory_order_relaxed);
 }
 
+void metrics::count_outbox_attempt(std::string_view channel, std::string_view result) {
+  std::lock_guard lock(labelled_mutex_);
+  outbox_attempts_[label("channel", channel) + "," + label("result", result)] += 1;
+}
+
+void metrics::count_channel_request(std::string_view channel, std::string_view result) {
+  std::lock_guard lock(labelled_mutex_);
+  channel_requests_[label("channel", channel) + "," + label("result", result)] += 1;
+}
+
 void metrics::count_assignment(std::string_view strategy) {
   std::lock_guard lock(labelled_mutex_);
   assignments_[label("strategy", strategy)] += 1;
@@ -152,7 +162,18 @@ std::string metrics::render() const {
         .append("\"} ")
         .append(std::to_string(counter->load(std::memory_order_relaxed)))
         .append("\n");
+  scalar(out, "sb_outbox_pending", "gauge", "Outbound deliveries waiting for their channel.",
+         outbox_pending);
+  scalar(out, "sb_outbox_failed", "gauge", "Outbound deliveries given up (see /admin/outbox).",
+         outbox_failed);
+  scalar(out, "sb_wechat_token_fetches_total", "counter", "WeChat access tokens fetched.",
+         wechat_token_fetches);
   std::lock_guard lock(labelled_mutex_);
+  labelled(out, "sb_outbox_attempts_total", "counter",
+           "Outbound delivery attempts, by channel and result.", outbox_attempts_);
+  labelled(out, "sb_channel_requests_total", "counter",
+           "Inbound channel requests (WeChat callbacks, app messages), by channel and result.",
+           channel_requests_);
   labelled(out, "sb_chat_assignments_total", "counter", "Conversations assigned, by strategy.",
            assignments_);
   labelled(out, "sb_chat_conversations", "gauge", "Conversations by merchant and status.",

@@ -45,6 +45,9 @@ struct metrics {
   std::atomic<uint64_t> chat_messages_web{0};
   std::atomic<uint64_t> chat_messages_app{0};
   std::atomic<uint64_t> chat_messages_wechat{0};
+  std::atomic<int64_t> outbox_pending{0};  // deliveries waiting for their channel
+  std::atomic<int64_t> outbox_failed{0};   // deliveries given up, kept for operators
+  std::atomic<uint64_t> wechat_token_fetches{0};
   histogram push_latency;           // append accepted → frame handed to the socket
   histogram storage_write_latency;  // one group-commit round (synced WriteBatch)
 
@@ -55,6 +58,10 @@ struct metrics {
   void set_conversations(const std::string& merchant, const std::string& status, int64_t n);
   void set_queue_length(const std::string& merchant, int64_t n);
   void set_agent_utilisation(const std::string& merchant, const std::string& agent, double ratio);
+  // Outbound delivery attempts by channel and result ("delivered", "retry", "failed").
+  void count_outbox_attempt(std::string_view channel, std::string_view result);
+  // Inbound channel requests by channel and result ("accepted", "duplicate", "bad_signature"…).
+  void count_channel_request(std::string_view channel, std::string_view result);
 
   std::string render() const;
 
@@ -64,6 +71,8 @@ struct metrics {
   std::map<std::string, double> conversations_;              // {merchant="…",status="…"}
   std::map<std::string, double> queue_length_;               // {merchant="…"}
   std::map<std::string, double> utilisation_;                // {merchant="…",agent="…"}
+  std::map<std::string, double> outbox_attempts_;            // {channel="…",result="…"}
+  std::map<std::string, double> channel_requests_;           // {channel="…",result="…"}
   std::map<std::string, std::unique_ptr<histogram>> waits_;  // {merchant="…"}
 };
 

@@ -352,3 +352,75 @@ TEST(ConfigValidate, OutOfRangeSettingsAreNamed) {
 
 }  // namespace
 }  // namespace sb::config
+
+namespace sb::config {
+namespace {
+
+TEST_F(ConfigFile, ChannelSectionsConfigureEachMerchant) {
+  auto path = write(R"(
+[channels]
+wechat_max_age = 60s
+[channel.wechat.m1]
+token = tok
+app_id = wx123
+app_secret = s3cret
+api_base = http://127.0.0.1:9999
+greeting = Hello
+[channel.app.m2]
+webhook_url = https://app.example/hook
+secret = 0123456789abcdef
+[outbox]
+retry_base = 100ms
+retry_max = 2s
+senders = 3
+)");
+  auto s = defaults();
+  ASSERT_EQ(load_file(path, s), "");
+  EXPECT_EQ(s.channels.wechat_max_age, 60s);
+  ASSERT_TRUE(s.channels.merchants.at("m1").wechat);
+  EXPECT_EQ(s.channels.merchants.at("m1").wechat->token, "tok");
+  EXPECT_EQ(s.channels.merchants.at("m1").wechat->api_base, "http://127.0.0.1:9999");
+  EXPECT_EQ(s.channels.merchants.at("m1").wechat->greeting, "Hello");
+  EXPECT_FALSE(s.channels.merchants.at("m1").app);
+  ASSERT_TRUE(s.channels.merchants.at("m2").app);
+  EXPECT_EQ(s.channels.merchants.at("m2").app->secret, "0123456789abcdef");
+  EXPECT_EQ(s.outbox.retry_base, 100ms);
+  EXPECT_EQ(s.outbox.senders, 3u);
+  EXPECT_EQ(validate(s), "");
+}
+
+TEST(ConfigChannels, UnknownChannelsAndFieldsAreNamed) {
+  auto s = defaults();
+  EXPECT_NE(set_key(s, "channel.sms.m1.token", "x").find("unknown channel 'sms'"),
+            std::string::npos);
+  EXPECT_NE(set_key(s, "channel.wechat.m1.colour", "x").find("unknown key"), std::string::npos);
+  EXPECT_NE(set_key(s, "channel.wechat.token", "x").find("unknown key"), std::string::npos);
+}
+
+TEST(ConfigChannels, IncompleteOrWeakChannelSettingsFailValidation) {
+  auto s = defaults();
+  ASSERT_EQ(set_key(s, "channel.wechat.m1.token", "tok"), "");
+  EXPECT_NE(validate(s).find("app_id and app_secret"), std::string::npos);
+  ASSERT_EQ(set_key(s, "channel.wechat.m1.app_id", "a"), "");
+  ASSERT_EQ(set_key(s, "channel.wechat.m1.app_secret", "b"), "");
+  EXPECT_EQ(validate(s), "");
+  ASSERT_EQ(set_key(s, "channel.wechat.m1.api_base", "ftp://x"), "");
+  EXPECT_NE(validate(s).find("api_base"), std::string::npos);
+  auto t = defaults();
+  ASSERT_EQ(set_key(t, "channel.app.m1.webhook_url", "http://127.0.0.1/hook"), "");
+  ASSERT_EQ(set_key(t, "channel.app.m1.secret", "short"), "");
+  EXPECT_NE(validate(t).find("secret must be at least 16 bytes"), std::string::npos);
+}
+
+TEST(ConfigChannels, OutboxLimitsAreChecked) {
+  auto s = defaults();
+  ASSERT_EQ(set_key(s, "outbox.retry_base", "5s"), "");
+  ASSERT_EQ(set_key(s, "outbox.retry_max", "1s"), "");
+  EXPECT_NE(validate(s).find("outbox.retry_max"), std::string::npos);
+  auto t = defaults();
+  ASSERT_EQ(set_key(t, "outbox.senders", "0"), "");
+  EXPECT_NE(validate(t).find("outbox.senders"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sb::config

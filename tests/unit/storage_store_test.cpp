@@ -240,6 +240,48 @@ TEST_F(StreamStore, ReopenKeepsEntriesCursorsAndIdempotency) {
   EXPECT_EQ(store_->idempotency("orders:m1", "k", 0)->id, "id-20");
 }
 
+TEST_F(StreamStore, OutboxRecordsRoundTripAcrossPartitionsAndErase) {
+  outbox_record a{.id = "e-a",
+                  .stream = "conv:c1",
+                  .seq = 7,
+                  .created_ms = 1700000000000,
+                  .payload = R"({"channel":"wechat","recipient":"o1"})",
+                  .attempts = 3,
+                  .next_attempt_ms = 1700000005000,
+                  .last_error = "HTTP 503",
+                  .failed = false};
+  outbox_record b = a;
+  b.id = "e-b";
+  b.stream = same_partition_longer_name("conv:c1");
+  outbox_record c = a;
+  c.id = "e-c";
+  c.stream = "conv:other";
+  c.failed = true;
+  write_set set;
+  for (const auto* r : {&a, &b, &c}) set.put_outbox(*r);
+  set.put_entry("conv:c1", make_entry(1));
+  ASSERT_EQ(store_->apply({&set}, true), "");
+  auto all = store_->outbox();
+  ASSERT_EQ(all.size(), 3u);
+  auto find = [&](const std::string& id) {
+    return *std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.id == id; });
+  };
+  EXPECT_EQ(find("e-a").payload, a.payload);
+  EXPECT_EQ(find("e-a").attempts, 3u);
+  EXPECT_EQ(find("e-a").next_attempt_ms, a.next_attempt_ms);
+  EXPECT_EQ(find("e-a").last_error, "HTTP 503");
+  EXPECT_EQ(find("e-b").stream, b.stream);
+  EXPECT_TRUE(find("e-c").failed);
+
+  write_set erase;
+  erase.erase_outbox(a.stream, a.id);
+  ASSERT_EQ(store_->apply({&erase}, true), "");
+  all = store_->outbox();
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& r : all) EXPECT_NE(r.id, "e-a");
+  EXPECT_EQ(store_->last_seq("conv:c1"), 1u);  // erasing an outbox record leaves the stream
+}
+
 TEST_F(StreamStore, SecondOpenOfTheSameDirectoryFailsWithOneLineLockError) {
   std::string error;
   EXPECT_EQ(stream_store::open({.path = dir_.path()}, error), nullptr);

@@ -10,7 +10,7 @@ import {
   fetchMessages, newClientId, onScrollToTop, requestJson, wireComposer, wsUrl,
 } from './chat-common.js';
 import { devLogin } from './dev-login.js';
-import { UnreadCounts, onConversationClick, renderConversations } from './console-list.js';
+import { UnreadCounts, channelLabel, onConversationClick, renderConversations } from './console-list.js';
 import { LiveSocket } from './live-socket.js';
 
 const TOKEN_KEY = 'sb.token.console';
@@ -227,7 +227,8 @@ function showPane() {
   $('#conv').hidden = !view;
   if (!view) return;
   const mine = isMine(view);
-  $('#conv-title').textContent = view.customer || view.id;
+  const channel = channelLabel(view.customer);
+  $('#conv-title').textContent = `${view.customer || view.id}${channel ? ` (${channel})` : ''}`;
   const status = $('#conv-status');
   status.dataset.status = view.status ?? '';
   status.textContent = view.status === 'in_progress' && view.agent === session.me

@@ -11,8 +11,18 @@ export function renderConversations(box, empty, convs, { selected, unreadOf }) {
   empty.hidden = convs.length > 0;
 }
 
+// The channel a customer writes from, by the principal's prefix (docs/PROTOCOL.md, Channels):
+// "WeChat" for wx:<openid>, "App" for app:<user>, "" for the web widget.
+export function channelLabel(customer) {
+  if (typeof customer !== 'string') return '';
+  if (customer.startsWith('wx:')) return 'WeChat';
+  if (customer.startsWith('app:')) return 'App';
+  return '';
+}
+
 function conversationButton(conv, selected, unread) {
   const name = typeof conv.customer === 'string' && conv.customer ? conv.customer : conv.id;
+  const channel = channelLabel(conv.customer);
   return el('button', {
     type: 'button',
     class: `list-group-item list-group-item-action sb-conv${selected ? ' active' : ''}`,
@@ -20,6 +30,7 @@ function conversationButton(conv, selected, unread) {
     'aria-current': selected ? 'true' : null,
   },
   el('span', { class: 'sb-conv-name', text: name }),
+  channel ? el('span', { class: 'badge text-bg-secondary sb-channel', text: channel }) : null,
   el('span', {
     class: 'badge rounded-pill text-bg-danger sb-unread',
     dataset: { count: String(unread) },

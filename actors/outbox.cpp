@@ -1,0 +1,244 @@
+#include "actors/outbox.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "actors/outbox_sender.hpp"
+#include "actors/stream_names.hpp"
+#include "cluster/registry.hpp"
+
+namespace sb {
+
+namespace {
+
+namespace json = boost::json;
+using self_ptr = caf::stateful_actor<outbox_state>*;
+using channels::delivery_status;
+constexpr auto lookup_timeout = std::chrono::seconds(5);
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string field(const json::object& o, const char* name) {
+  auto* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+outbox_item make_item(storage::outbox_record record) {
+  outbox_item item{std::move(record), {}, {}, {}, {}};
+  boost::system::error_code ec;
+  auto parsed = json::parse(item.record.payload, ec);
+  if (!ec && parsed.is_object()) {
+    const auto& o = parsed.as_object();
+    item.channel = field(o, "channel");
+    item.merchant = field(o, "merchant");
+    item.conv = field(o, "conv");
+    item.recipient = item.channel + "\n" + item.merchant + "\n" + field(o, "recipient");
+  }
+  return item;
+}
+
+// Conversation order: earlier entries of one recipient go first.
+bool before(const outbox_item& a, const outbox_item& b) {
+  return std::tie(a.record.created_ms, a.record.stream, a.record.seq) <
+         std::tie(b.record.created_ms, b.record.stream, b.record.seq);
+}
+
+// retry_base · 2^(attempts-1), at most retry_max, plus up to 20% jitter so that deliveries
+// that failed together do not all come back together.
+int64_t backoff_ms(const config::settings& cfg, uint32_t attempts) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const int64_t base = cfg.outbox.retry_base.count(), cap = cfg.outbox.retry_max.count();
+  int64_t delay = base;
+  for (uint32_t i = 1; i < attempts && delay < cap; ++i) delay *= 2;
+  delay = std::min(delay, cap);
+  return delay + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 5 + 1));
+}
+
+void update_gauges(self_ptr self, const stream_deps& deps) {
+  int64_t failed = 0;
+  for (const auto& [id, item] : self->state.items) failed += item.record.failed ? 1 : 0;
+  deps.metrics->outbox_failed.store(failed);
+  deps.metrics->outbox_pending.store(static_cast<int64_t>(self->state.items.size()) - failed);
+}
+
+void persist(const stream_deps& deps, const storage::outbox_record& r) {
+  storage::write_set set;
+  set.put_outbox(r);
+  deps.commit->submit(std::move(set), [](const std::string&) {});
+}
+
+void dispatch(self_ptr self, const stream_deps& deps);
+
+void finish(self_ptr self, const stream_deps& deps, const std::string& id, caf::actor sender,
+            delivery_status status, std::string error) {
+  auto& st = self->state;
+  st.idle_senders.push_back(std::move(sender));
+  st.sending.erase(id);
+  auto it = st.items.find(id);
+  if (it == st.items.end()) return dispatch(self, deps);
+  auto& item = it->second;
+  st.busy.erase(item.recipient);
+  auto& r = item.record;
+  ++r.attempts;
+  const auto now = wall_ms();
+  if (status == delivery_status::delivered) {
+    deps.metrics->count_outbox_attempt(item.channel, "delivered");
+    storage::write_set set;
+    set.erase_outbox(r.stream, r.id);
+    deps.commit->submit(std::move(set), [](const std::string&) {});
+    st.items.erase(it);
+  } else {
+    r.last_error = std::move(error);
+    const bool too_old =
+        now - r.created_ms > std::chrono::milliseconds(deps.cfg->outbox.max_age).count();
+    if (status == delivery_status::permanent || too_old) {
+      r.failed = true;
+      if (too_old && status != delivery_status::permanent) r.last_error += " (gave up: too old)";
+      deps.metrics->count_outbox_attempt(item.channel, "failed");
+    } else {
+      r.next_attempt_ms = now + backoff_ms(*deps.cfg, r.attempts);
+      deps.metrics->count_outbox_attempt(item.channel, "retry");
+    }
+    persist(deps, r);
+  }
+  update_gauges(self, deps);
+  dispatch(self, deps);
+}
+
+// Looks up the merchant's channel settings, then has an idle sender deliver.
+void start(self_ptr self, const stream_deps& deps, outbox_item& item) {
+  auto& st = self->state;
+  st.busy.insert(item.recipient);
+  st.sending.insert(item.record.id);
+  auto sender = st.idle_senders.back();
+  st.idle_senders.pop_back();
+  const auto r = item.record;
+  auto fail = [self, deps, id = r.id, sender](caf::error& err) {
+    finish(self, deps, id, sender, delivery_status::retry,
+           "internal: " + self->system().render(err));
+  };
+  const auto send_timeout = deps.cfg->outbox.http_timeout * 5;  // token, send, refresh, resend
+  self->request(st.registry, lookup_timeout, cluster::resolve_atom::value,
+                channels_stream(item.merchant))
+      .then(
+          [=](caf::actor settings_owner) {
+            self->request(settings_owner, lookup_timeout, get_atom::value)
+                .then(
+                    [=](const std::string& settings) {
+                      self->request(sender, send_timeout, deliver_atom::value, r.payload, r.id,
+                                    r.seq, r.created_ms, settings)
+                          .then(
+                              [=](uint8_t status, std::string& error) {
+                                finish(self, deps, r.id, sender,
+                                       static_cast<delivery_status>(status), std::move(error));
+                              },
+                              fail);
+                    },
+                    fail);
+          },
+          fail);
+}
+
+void schedule(self_ptr self, int64_t at) {
+  auto& st = self->state;
+  if (at == std::numeric_limits<int64_t>::max() || (st.timer_at && st.timer_at <= at)) return;
+  st.timer_at = at;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, at - wall_ms())),
+                     tick_atom::value);
+}
+
+void dispatch(self_ptr self, const stream_deps& deps) {
+  auto& st = self->state;
+  if (!st.registry) return;
+  std::map<std::string, outbox_item*> heads;  // the oldest pending delivery per recipient
+  for (auto& [id, item] : st.items) {
+    if (item.record.failed) continue;
+    auto& head = heads[item.recipient];
+    if (!head || before(item, *head)) head = &item;
+  }
+  const auto now = wall_ms();
+  int64_t next_due = std::numeric_limits<int64_t>::max();
+  for (auto& [recipient, head] : heads) {
+    if (st.busy.count(recipient)) continue;
+    if (head->record.next_attempt_ms > now) {
+      next_due = std::min(next_due, head->record.next_attempt_ms);
+      continue;
+    }
+    if (st.idle_senders.empty()) break;  // a finishing sender dispatches again
+    start(self, deps, *head);
+  }
+  schedule(self, next_due);
+}
+
+json::object describe(const outbox_item& item, bool in_flight) {
+  const auto& r = item.record;
+  json::object o{{"id", r.id},
+                 {"channel", item.channel},
+                 {"merchant", item.merchant},
+                 {"conv", item.conv},
+                 {"seq", r.seq},
+                 {"created_ms", r.created_ms},
+                 {"attempts", r.attempts},
+                 {"last_error", r.last_error},
+                 {"state", r.failed    ? "failed"
+                           : in_flight ? "sending"
+                                       : "pending"}};
+  if (!r.failed) o["next_attempt_ms"] = r.next_attempt_ms;
+  return o;
+}
+
+}  // namespace
+
+caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
+                     channels::wechat_token_cache* tokens) {
+  auto& st = self->state;
+  for (auto& record : deps.store->outbox()) {
+    auto id = record.id;
+    st.items.emplace(std::move(id), make_item(std::move(record)));
+  }
+  for (size_t i = 0; i < deps.cfg->outbox.senders; ++i)
+    st.idle_senders.push_back(
+        self->spawn<caf::detached + caf::linked>(outbox_sender, deps.cfg, tokens));
+  update_gauges(self, deps);
+  return {
+      [self, deps](caf::actor registry) {
+        self->state.registry = std::move(registry);
+        dispatch(self, deps);
+      },
+      [self, deps](outbox_atom, const std::string& id, const std::string& stream, uint64_t seq,
+                   int64_t created_ms, const std::string& payload) {
+        storage::outbox_record r{id, stream, seq, created_ms, payload, 0, created_ms, "", false};
+        self->state.items.emplace(id, make_item(std::move(r)));
+        update_gauges(self, deps);
+        dispatch(self, deps);
+      },
+      [self, deps](tick_atom) {
+        self->state.timer_at = 0;
+        dispatch(self, deps);
+      },
+      [self](list_atom, const std::string& merchant) {
+        json::array pending, failed;
+        for (const auto& [id, item] : self->state.items) {
+          if (merchant != "*" && item.merchant != merchant) continue;
+          (item.record.failed ? failed : pending)
+              .push_back(describe(item, self->state.sending.count(id) > 0));
+        }
+        return json::serialize(json::object{{"pending", pending}, {"failed", failed}});
+      },
+      [self](inspect_atom) {
+        const auto& st = self->state;
+        json::object o{{"items", st.items.size()},
+                       {"busy_recipients", st.busy.size()},
+                       {"idle_senders", st.idle_senders.size()},
+                       {"mailbox", self->mailbox().size()}};
+        return json::serialize(o);
+      },
+  };
+}
+
+}  // namespace sb

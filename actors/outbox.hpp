@@ -1,0 +1,47 @@
+// The outbox: the node's durable queue of deliveries to make outside Switchboard (agents'
+// replies to WeChat and app customers). A delivery is recorded in the same RocksDB batch as the
+// conversation entry it delivers (durable_stream), handed here once durable, and reloaded on
+// start, so nothing is lost on a crash. Each one is retried with exponential backoff until its
+// channel accepts it (then its record is deleted), refuses it for good, or it is older than
+// outbox.max_age (then it is kept as failed, for operators). Per recipient, deliveries go in
+// order, one at a time. The HTTP calls themselves run in outbox_sender threads.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actors/durable_stream.hpp"
+#include "net/channels/wechat_outbound.hpp"
+
+namespace sb {
+
+struct outbox_item {
+  storage::outbox_record record;
+  std::string channel;
+  std::string merchant;
+  std::string recipient;  // "<channel>\n<merchant>\n<user>": deliveries to one user go in order
+  std::string conv;
+};
+
+struct outbox_state {
+  std::map<std::string, outbox_item> items;  // by entry id
+  std::set<std::string> busy;                // recipients with a delivery in flight
+  std::set<std::string> sending;             // ids of the deliveries in flight
+  std::vector<caf::actor> idle_senders;
+  caf::actor registry;
+  int64_t timer_at = 0;  // wall ms of the next scheduled tick, 0 if none
+  static inline const char* name = "sb.outbox";
+};
+
+// Messages:
+//   (caf::actor registry)                                   once, from main: where channel
+//        settings owners are found; deliveries wait for it
+//   (outbox_atom, id, stream, seq, created_ms, payload)     a new durable delivery
+//   (list_atom, merchant)                                   -> std::string JSON of pending and
+//        failed deliveries ("*" = every merchant), for GET /admin/outbox
+//   (inspect_atom)                                          -> std::string JSON summary
+caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
+                     channels::wechat_token_cache* tokens);
+
+}  // namespace sb
