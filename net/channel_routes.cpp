@@ -8,8 +8,8 @@
 
 #include "actors/stream_names.hpp"
 #include "net/channels/channel.hpp"
+#include "net/channels/inbound.hpp"
 #include "net/channels/settings_json.hpp"
-#include "net/channels/wechat_inbound.hpp"
 #include "net/codec/frames.hpp"
 #include "net/http_api.hpp"
 #include "net/http_support.hpp"
@@ -37,10 +37,17 @@ unsigned message_status(const std::string& code) {
   return 400;
 }
 
-std::optional<std::string> string_field(const json::object& o, const char* name) {
-  auto* v = o.if_contains(name);
-  if (!v || !v->is_string()) return std::nullopt;
-  return std::string(v->as_string());
+// Appends a channel's customer message to that customer's conversation (opening it), like a
+// customer's own `send`: the conversation applies the text rules and de-duplicates by id.
+void append_inbound(bridge& actors, const channels::inbound_message& m,
+                    std::chrono::milliseconds timeout,
+                    std::function<void(caf::expected<append_result>)> done) {
+  actors.ask<append_result>(
+      conv_stream(conversation_id(m.merchant, m.customer)),
+      caf::make_message(chat_send_atom::value, chat_principal{m.customer, "customer", m.merchant},
+                        m.client_id, m.text, std::string(channels::channel_name(m.source)),
+                        m.extra_json),
+      timeout, std::move(done));
 }
 
 // The merchant's channel settings, or nullopt when its settings owner could not answer.
@@ -96,8 +103,8 @@ void http_api::wechat_callback(const http_request& req, const target_parts& part
       return reply(json_error(400, err->code, err->message));
     }
     auto& msg = std::get<channels::wechat_message>(parsed);
-    auto content = channels::wechat_content(msg);
-    if (!content) {  // an event: nothing to store
+    auto inbound = channels::from_wechat(merchant, msg);
+    if (!inbound) {  // an event: nothing to store
       metrics_.count_channel_request("wechat", "event");
       if (msg.event == "subscribe" && !wechat.greeting.empty())
         return reply(text_response(
@@ -105,23 +112,8 @@ void http_api::wechat_callback(const http_request& req, const target_parts& part
             "application/xml"));
       return reply(text_response(200, "success"));
     }
-    const auto customer = channels::wechat_principal(msg.from_user);
-    // MsgId makes a retried callback the same message; a message without one is keyed by
-    // sender and time, as WeChat's documentation advises.
-    const auto client_id =
-        "wx-" +
-        (msg.msg_id.empty() ? msg.from_user + "-" + std::to_string(msg.create_time) : msg.msg_id);
-    std::string extra;
-    if (content->type != "text") {
-      json::object o{{"type", content->type}};
-      if (!content->extra_json.empty()) o["media"] = json::parse(content->extra_json);
-      extra = json::serialize(o);
-    }
-    actors_.ask<append_result>(
-        conv_stream(conversation_id(merchant, customer)),
-        caf::make_message(chat_send_atom::value, chat_principal{customer, "customer", merchant},
-                          client_id, content->text, std::string("wechat"), extra),
-        wechat_timeout, [this, reply](caf::expected<append_result> r) {
+    append_inbound(
+        actors_, *inbound, wechat_timeout, [this, reply](caf::expected<append_result> r) {
           if (!r) {
             const auto code = error_code(r.error());
             metrics_.count_channel_request("wechat", "refused");
@@ -144,47 +136,36 @@ void http_api::app_message(const http_request& req, responder reply) {
         json_error(415, "unsupported_media_type", "Content-Type must be application/json"));
   auto err = codec::check_json_body(req.body, {cfg_.limits.max_body, cfg_.limits.max_json_depth});
   if (!err.code.empty()) return reply(json_error(status_of(err.code), err.code, err.message));
-  const auto body = json::parse(req.body).as_object();
-  auto merchant = string_field(body, "merchant"), user = string_field(body, "user"),
-       id = string_field(body, "id"), text = string_field(body, "text");
-  if (!merchant || !user || !id || !text)
-    return reply(json_error(400, "missing_field", "merchant, user, id and text are required"));
-  const auto customer = channels::app_principal(*user);
-  if (!codec::valid_id(*merchant) || !codec::valid_id(customer) || !codec::valid_id(*id))
-    return reply(
-        json_error(400, "invalid_field",
-                   "merchant, user and id must be ids ([A-Za-z0-9_.:@-], user up to 124)"));
-  if (scope != "*" && scope != *merchant)
+  auto parsed = channels::from_app(json::parse(req.body).as_object());
+  if (auto* e = std::get_if<codec::protocol_error>(&parsed))
+    return reply(json_error(400, e->code, e->message));
+  auto inbound = std::get<channels::inbound_message>(std::move(parsed));
+  if (scope != "*" && scope != inbound.merchant)
     return reply(json_error(403, "forbidden", "this key may not post for that merchant"));
-  with_settings(
-      actors_, *merchant,
-      [this, merchant = *merchant, customer, id = *id, text = *text, reply](auto settings) {
-        if (!settings)
-          return reply(json_error(503, "unavailable", "channel settings unavailable; retry"));
-        if (!settings->app) {
-          metrics_.count_channel_request("app", "not_configured");
-          return reply(
-              json_error(404, "channel_not_configured", "no app channel for this merchant"));
-        }
-        const auto conv = conversation_id(merchant, customer);
-        actors_.ask<append_result>(
-            conv_stream(conv),
-            caf::make_message(chat_send_atom::value, chat_principal{customer, "customer", merchant},
-                              id, text, std::string("app")),
-            app_timeout, [this, reply, conv, id](caf::expected<append_result> r) {
-              if (!r) {
-                const auto code = error_code(r.error());
-                metrics_.count_channel_request("app", "refused");
-                return reply(json_error(message_status(code), code, error_message(r.error())));
-              }
-              metrics_.count_channel_request("app", r->duplicate ? "duplicate" : "accepted");
-              auto res = json_ok(201, "{\"conv\":" + codec::json_quote(conv) +
-                                          ",\"seq\":" + std::to_string(r->seq) +
-                                          ",\"id\":" + codec::json_quote(id) + "}");
-              if (r->duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
-              reply(std::move(res));
-            });
-      });
+  with_settings(actors_, inbound.merchant, [this, inbound, reply](auto settings) {
+    if (!settings)
+      return reply(json_error(503, "unavailable", "channel settings unavailable; retry"));
+    if (!settings->app) {
+      metrics_.count_channel_request("app", "not_configured");
+      return reply(json_error(404, "channel_not_configured", "no app channel for this merchant"));
+    }
+    append_inbound(
+        actors_, inbound, app_timeout,
+        [this, reply, conv = conversation_id(inbound.merchant, inbound.customer),
+         id = inbound.client_id](caf::expected<append_result> r) {
+          if (!r) {
+            const auto code = error_code(r.error());
+            metrics_.count_channel_request("app", "refused");
+            return reply(json_error(message_status(code), code, error_message(r.error())));
+          }
+          metrics_.count_channel_request("app", r->duplicate ? "duplicate" : "accepted");
+          auto res = json_ok(201, "{\"conv\":" + codec::json_quote(conv) +
+                                      ",\"seq\":" + std::to_string(r->seq) +
+                                      ",\"id\":" + codec::json_quote(id) + "}");
+          if (r->duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
+          reply(std::move(res));
+        });
+  });
 }
 
 void http_api::channel_settings(const http_request& req, const codec::principal& p,
