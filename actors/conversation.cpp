@@ -151,9 +151,11 @@ void send_message(self_ptr self, const stream_deps& deps, const chat_principal& 
                     {"text", text},
                     {"channel", channel},
                     {"client_id", client_id}};
-  if (!extra.empty())
-    for (auto& [k, v] : json::parse(extra).as_object())
+  if (!extra.empty()) {
+    auto fields = json::parse(extra);  // named: a temporary would die before the loop runs
+    for (auto& [k, v] : fields.as_object())
       if (!data.contains(k)) data[k] = v;
+  }
   deps.metrics->count_chat_message(channel);
   st.stream->append(append_request{"message", json::serialize(data), client_id, "",
                                    outbound_delivery(*st.meta, st.id, who, text)},

@@ -76,6 +76,8 @@ using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
 
 // An encoded server frame, shared by every connection it goes to (encoded once per entry).
 using frame_ptr = std::shared_ptr<const std::string>;

@@ -230,6 +230,40 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         }
         return json::serialize(json::object{{"pending", pending}, {"failed", failed}});
       },
+      [self, deps](retry_atom, const std::string& id,
+                   const std::string& merchant) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto it = st.items.find(id);
+        if (it == st.items.end() || (merchant != "*" && it->second.merchant != merchant))
+          return make_error(stream_errc::not_found, "no such delivery");
+        auto& r = it->second.record;
+        if (!r.failed) return make_error(stream_errc::invalid_field, "only failed deliveries");
+        r.failed = false;
+        r.next_attempt_ms = wall_ms();
+        r.created_ms = wall_ms();  // a fresh max_age: the operator decided to try again
+        persist(deps, r);
+        auto shown = json::serialize(describe(it->second, false));
+        update_gauges(self, deps);
+        dispatch(self, deps);
+        return shown;
+      },
+      [self, deps](drop_atom, const std::string& id,
+                   const std::string& merchant) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto it = st.items.find(id);
+        if (it == st.items.end() || (merchant != "*" && it->second.merchant != merchant))
+          return make_error(stream_errc::not_found, "no such delivery");
+        if (st.sending.count(id))
+          return make_error(stream_errc::invalid_field, "the delivery is being sent; retry");
+        auto shown = json::serialize(describe(it->second, false));
+        storage::write_set set;
+        set.erase_outbox(it->second.record.stream, id);
+        deps.commit->submit(std::move(set), [](const std::string&) {});
+        st.items.erase(it);
+        update_gauges(self, deps);
+        dispatch(self, deps);
+        return shown;
+      },
       [self](inspect_atom) {
         const auto& st = self->state;
         json::object o{{"items", st.items.size()},

@@ -40,6 +40,9 @@ struct outbox_state {
 //   (outbox_atom, id, stream, seq, created_ms, payload)     a new durable delivery
 //   (list_atom, merchant)                                   -> std::string JSON of pending and
 //        failed deliveries ("*" = every merchant), for GET /admin/outbox
+//   (retry_atom, id, merchant) / (drop_atom, id, merchant)  -> std::string JSON of the delivery
+//        a failed delivery is tried again now / any delivery not in flight is deleted;
+//        merchant "*" or the delivery's merchant, else not_found (like a missing id)
 //   (inspect_atom)                                          -> std::string JSON summary
 caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
                      channels::wechat_token_cache* tokens);

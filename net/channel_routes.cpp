@@ -240,4 +240,22 @@ void http_api::outbox_list(const target_parts& parts, const codec::principal& p,
                     });
 }
 
+void http_api::outbox_item(const codec::principal& p, const std::string& id, bool retry,
+                           responder reply) {
+  if (p.role != "admin")
+    return reply(json_error(403, "forbidden", "only admins manage the outbox"));
+  if (!codec::valid_id(id)) return reply(json_error(404, "not_found", "no such delivery"));
+  auto msg = retry ? caf::make_message(retry_atom::value, id, p.mid)
+                   : caf::make_message(drop_atom::value, id, p.mid);
+  actors_.ask_actor(
+      actors_.outbox(), std::move(msg), settings_timeout, [reply](caf::expected<std::string> r) {
+        if (r) return reply(json_ok(200, std::move(*r)));
+        const auto code = error_code(r.error());
+        reply(json_error(code == "not_found"       ? 404
+                         : code == "invalid_field" ? 409
+                                                   : 503,
+                         code == "invalid_field" ? "conflict" : code, error_message(r.error())));
+      });
+}
+
 }  // namespace sb::net

@@ -97,6 +97,10 @@ void http_api::chat_route(const http_request& req, const target_parts& parts, re
       return channel_settings(req, p, seg[2], seg[4], std::move(reply));
   } else if (seg.size() == 2 && seg[0] == "admin" && seg[1] == "outbox") {
     if (m == "GET") return outbox_list(parts, p, std::move(reply));
+  } else if (seg.size() == 3 && seg[0] == "admin" && seg[1] == "outbox") {
+    if (m == "DELETE") return outbox_item(p, seg[2], false, std::move(reply));
+  } else if (seg.size() == 4 && seg[0] == "admin" && seg[1] == "outbox" && seg[3] == "retry") {
+    if (m == "POST") return outbox_item(p, seg[2], true, std::move(reply));
   } else {
     return reply(json_error(404, "not_found", "no such endpoint"));
   }

@@ -76,6 +76,8 @@ class http_api {
   void channel_settings(const http_request& req, const codec::principal& p,
                         const std::string& merchant, const std::string& channel, responder reply);
   void outbox_list(const target_parts& parts, const codec::principal& p, responder reply);
+  // POST /admin/outbox/{id}/retry (retry) and DELETE /admin/outbox/{id} (!retry).
+  void outbox_item(const codec::principal& p, const std::string& id, bool retry, responder reply);
   // A service caller's scope ("*" or a merchant) and principal, or the error to answer.
   std::variant<std::pair<std::string, std::string>, http_response> service_caller(
       const http_request& req);
