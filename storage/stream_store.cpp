@@ -189,6 +189,22 @@ std::string one_line(std::string s) {
 
 constexpr size_t purge_chunk = 1024;
 
+// Calls visit(key, value) for every record of `type`, partition by partition, in key order.
+template <typename Visit>
+void scan_type(rocksdb::DB& db, record_type type, const char* what, Visit&& visit) {
+  for (uint32_t partition = 0; partition < cluster::partition_count; ++partition) {
+    const std::string lower = keys::type_prefix(static_cast<uint16_t>(partition), type);
+    const std::string upper = keys::prefix_end(lower);
+    const rocksdb::Slice lower_bound(lower), upper_bound(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_bound;
+    ro.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro));
+    for (it->Seek(lower); it->Valid(); it->Next()) visit(it->key(), it->value());
+    check(what, it->status());
+  }
+}
+
 }  // namespace
 
 void write_set::put_entry(std::string_view stream, const stored_entry& e) {
@@ -340,58 +356,38 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
 std::vector<outbox_record> stream_store::outbox() const {
   std::vector<outbox_record> out;
   aligned_buffer buffer;
-  for (uint32_t partition = 0; partition < cluster::partition_count; ++partition) {
-    const std::string lower =
-        keys::type_prefix(static_cast<uint16_t>(partition), record_type::outbox);
-    const std::string upper = keys::prefix_end(lower);
-    const rocksdb::Slice lower_bound(lower), upper_bound(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_bound;
-    ro.iterate_upper_bound = &upper_bound;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(lower); it->Valid(); it->Next())
-      out.push_back(
-          decode<schema::OutboxItem>(buffer, it->value(), [](schema::OutboxItem::Reader r) {
-            return outbox_record{.id = text(r.getId()),
-                                 .stream = text(r.getStream()),
-                                 .seq = r.getSeq(),
-                                 .created_ms = r.getCreatedMs(),
-                                 .payload = text(r.getPayload()),
-                                 .attempts = r.getAttempts(),
-                                 .next_attempt_ms = r.getNextAttemptMs(),
-                                 .last_error = text(r.getLastError()),
-                                 .failed = r.getFailed()};
-          }));
-    check("outbox scan", it->status());
-  }
+  scan_type(
+      *db_, record_type::outbox, "outbox scan",
+      [&](const rocksdb::Slice&, const rocksdb::Slice& value) {
+        out.push_back(decode<schema::OutboxItem>(buffer, value, [](schema::OutboxItem::Reader r) {
+          return outbox_record{.id = text(r.getId()),
+                               .stream = text(r.getStream()),
+                               .seq = r.getSeq(),
+                               .created_ms = r.getCreatedMs(),
+                               .payload = text(r.getPayload()),
+                               .attempts = r.getAttempts(),
+                               .next_attempt_ms = r.getNextAttemptMs(),
+                               .last_error = text(r.getLastError()),
+                               .failed = r.getFailed()};
+        }));
+      });
   return out;
 }
 
 size_t stream_store::purge_expired_idempotency(int64_t now_ms) {
   size_t purged = 0;
-  for (uint32_t partition = 0; partition < cluster::partition_count; ++partition) {
-    const std::string lower =
-        keys::type_prefix(static_cast<uint16_t>(partition), record_type::idempotency);
-    const std::string upper = keys::prefix_end(lower);
-    const rocksdb::Slice lower_bound(lower), upper_bound(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_bound;
-    ro.iterate_upper_bound = &upper_bound;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    std::vector<std::string> expired;
-    aligned_buffer buffer;
-    for (it->Seek(lower); it->Valid(); it->Next()) {
-      if (expires_at_ms(buffer, it->value()) > now_ms) continue;
-      expired.push_back(it->key().ToString());
-      if (expired.size() == purge_chunk) {
-        purged += purge_still_expired(expired, now_ms);
-        expired.clear();
-      }
-    }
-    check("purge", it->status());
-    purged += purge_still_expired(expired, now_ms);
-  }
-  return purged;
+  std::vector<std::string> expired;
+  aligned_buffer buffer;
+  scan_type(*db_, record_type::idempotency, "purge",
+            [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+              if (expires_at_ms(buffer, value) > now_ms) return;
+              expired.push_back(key.ToString());
+              if (expired.size() == purge_chunk) {
+                purged += purge_still_expired(expired, now_ms);
+                expired.clear();
+              }
+            });
+  return purged + purge_still_expired(expired, now_ms);
 }
 
 size_t stream_store::purge_still_expired(const std::vector<std::string>& keys, int64_t now_ms) {

@@ -62,15 +62,8 @@ after(async () => {
   }
 });
 
-async function convOf(user, merchantTok = bossTok) {
-  const all = await chat.conversations(d.url, merchantTok);
-  return all.find((c) => c.customer === `app:${user}`);
-}
-
-async function storedOf(user, merchantTok = bossTok) {
-  const c = await convOf(user, merchantTok);
-  return c ? chat.fullHistory(d.url, merchantTok, c.id) : [];
-}
+const convOf = (user, merchantTok = bossTok) => ch.conversationOf(d.url, merchantTok, `app:${user}`);
+const storedOf = (user, merchantTok = bossTok) => ch.storedMessagesOf(d.url, merchantTok, `app:${user}`);
 
 async function outbox() {
   const res = await ch.getOutbox(d.url, adminTok);

@@ -80,17 +80,9 @@ after(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-// The conversation of WeChat follower `openid` with `merchant`, as the merchant lists it.
-async function convOf(openid, merchantTok = bossTok) {
-  const all = await chat.conversations(d.url, merchantTok);
-  return all.find((c) => c.customer === `wx:${openid}`);
-}
-
-// Every stored message of `openid`'s conversation (oldest first), [] when there is none.
-async function storedOf(openid, merchantTok = bossTok) {
-  const c = await convOf(openid, merchantTok);
-  return c ? chat.fullHistory(d.url, merchantTok, c.id) : [];
-}
+// The conversation of WeChat follower `openid`, and its stored messages, as the merchant sees them.
+const convOf = (openid, merchantTok = bossTok) => ch.conversationOf(d.url, merchantTok, `wx:${openid}`);
+const storedOf = (openid, merchantTok = bossTok) => ch.storedMessagesOf(d.url, merchantTok, `wx:${openid}`);
 
 // POSTs a text message from `openid` to m1 and asserts 200 "success".
 async function deliverText(openid, content, { msgId = ch.freshMsgId(), merchant = 'm1', token = M1_TOKEN } = {}) {

@@ -5,6 +5,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import * as sb from './daemon.mjs';
+import * as chat from './chat.mjs';
 
 // ---------------------------------------------------------------- WeChat callbacks
 
@@ -351,4 +352,16 @@ export function postAppMessage(url, key, body, headers = {}) {
     headers: { ...jsonHeaders(key), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+// The conversation of `customer` ("wx:<openid>", "app:<user>") as the merchant lists it.
+export async function conversationOf(url, merchantTok, customer) {
+  const all = await chat.conversations(url, merchantTok);
+  return all.find((c) => c.customer === customer);
+}
+
+// Every stored message of `customer`'s conversation (oldest first), [] when there is none.
+export async function storedMessagesOf(url, merchantTok, customer) {
+  const c = await conversationOf(url, merchantTok, customer);
+  return c ? chat.fullHistory(url, merchantTok, c.id) : [];
 }
