@@ -42,10 +42,9 @@ outbox_item make_item(storage::outbox_record record) {
   return item;
 }
 
-// Conversation order: earlier entries of one recipient go first.
-bool before(const outbox_item& a, const outbox_item& b) {
-  return std::tie(a.record.created_ms, a.record.stream, a.record.seq) <
-         std::tie(b.record.created_ms, b.record.stream, b.record.seq);
+outbox_queue::position position_of(const outbox_item& item) {
+  const auto& r = item.record;
+  return {r.created_ms, r.stream, r.seq, r.id};
 }
 
 // retry_base · 2^(attempts-1), at most retry_max, plus up to 20% jitter so that deliveries
@@ -60,10 +59,21 @@ int64_t backoff_ms(const config::settings& cfg, uint32_t attempts) {
 }
 
 void update_gauges(self_ptr self, const stream_deps& deps) {
-  int64_t failed = 0;
-  for (const auto& [id, item] : self->state.items) failed += item.record.failed ? 1 : 0;
-  deps.metrics->outbox_failed.store(failed);
-  deps.metrics->outbox_pending.store(static_cast<int64_t>(self->state.items.size()) - failed);
+  const auto& st = self->state;
+  deps.metrics->outbox_failed.store(static_cast<int64_t>(st.failed));
+  deps.metrics->outbox_pending.store(static_cast<int64_t>(st.items.size() - st.failed));
+}
+
+// Takes a delivery into the state: pending ones join the queue.
+void admit(self_ptr self, outbox_item item) {
+  auto& st = self->state;
+  auto id = item.record.id;
+  auto [it, added] = st.items.emplace(std::move(id), std::move(item));
+  if (!added) return;
+  if (it->second.record.failed)
+    ++st.failed;
+  else
+    st.queue.add(it->second.recipient, position_of(it->second), it->second.record.next_attempt_ms);
 }
 
 void persist(const stream_deps& deps, const storage::outbox_record& r) {
@@ -82,30 +92,35 @@ void finish(self_ptr self, const stream_deps& deps, const std::string& id, caf::
   auto it = st.items.find(id);
   if (it == st.items.end()) return dispatch(self, deps);
   auto& item = it->second;
-  st.busy.erase(item.recipient);
   auto& r = item.record;
+  const auto recipient = item.recipient;
   ++r.attempts;
   const auto now = wall_ms();
   if (status == delivery_status::delivered) {
     deps.metrics->count_outbox_attempt(item.channel, "delivered");
+    st.queue.remove(recipient, position_of(item));
     storage::write_set set;
     set.erase_outbox(r.stream, r.id);
     deps.commit->submit(std::move(set), [](const std::string&) {});
     st.items.erase(it);
   } else {
     r.last_error = std::move(error);
-    const bool too_old =
-        now - r.created_ms > std::chrono::milliseconds(deps.cfg->outbox.max_age).count();
+    const auto max_age = std::chrono::milliseconds(deps.cfg->outbox.max_age).count();
+    const bool too_old = now - r.created_ms > max_age;
     if (status == delivery_status::permanent || too_old) {
       r.failed = true;
+      ++st.failed;
       if (too_old && status != delivery_status::permanent) r.last_error += " (gave up: too old)";
+      st.queue.remove(recipient, position_of(item));
       deps.metrics->count_outbox_attempt(item.channel, "failed");
     } else {
       r.next_attempt_ms = now + backoff_ms(*deps.cfg, r.attempts);
+      st.queue.set_due(recipient, position_of(item), r.next_attempt_ms);
       deps.metrics->count_outbox_attempt(item.channel, "retry");
     }
     persist(deps, r);
   }
+  st.queue.release(recipient);
   update_gauges(self, deps);
   dispatch(self, deps);
 }
@@ -113,7 +128,6 @@ void finish(self_ptr self, const stream_deps& deps, const std::string& id, caf::
 // Looks up the merchant's channel settings, then has an idle sender deliver.
 void start(self_ptr self, const stream_deps& deps, outbox_item& item) {
   auto& st = self->state;
-  st.busy.insert(item.recipient);
   st.sending.insert(item.record.id);
   auto sender = st.idle_senders.back();
   st.idle_senders.pop_back();
@@ -146,7 +160,7 @@ void start(self_ptr self, const stream_deps& deps, outbox_item& item) {
 
 void schedule(self_ptr self, int64_t at) {
   auto& st = self->state;
-  if (at == std::numeric_limits<int64_t>::max() || (st.timer_at && st.timer_at <= at)) return;
+  if (st.timer_at && st.timer_at <= at) return;
   st.timer_at = at;
   self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, at - wall_ms())),
                      tick_atom::value);
@@ -155,24 +169,13 @@ void schedule(self_ptr self, int64_t at) {
 void dispatch(self_ptr self, const stream_deps& deps) {
   auto& st = self->state;
   if (!st.registry) return;
-  std::map<std::string, outbox_item*> heads;  // the oldest pending delivery per recipient
-  for (auto& [id, item] : st.items) {
-    if (item.record.failed) continue;
-    auto& head = heads[item.recipient];
-    if (!head || before(item, *head)) head = &item;
-  }
   const auto now = wall_ms();
-  int64_t next_due = std::numeric_limits<int64_t>::max();
-  for (auto& [recipient, head] : heads) {
-    if (st.busy.count(recipient)) continue;
-    if (head->record.next_attempt_ms > now) {
-      next_due = std::min(next_due, head->record.next_attempt_ms);
-      continue;
-    }
-    if (st.idle_senders.empty()) break;  // a finishing sender dispatches again
-    start(self, deps, *head);
+  while (!st.idle_senders.empty()) {  // a finishing sender dispatches again
+    auto due = st.queue.take_due(now);
+    if (!due) break;
+    start(self, deps, st.items.at(due->second.id));
   }
-  schedule(self, next_due);
+  if (auto next = st.queue.next_due(); next && *next > now) schedule(self, *next);
 }
 
 json::object describe(const outbox_item& item, bool in_flight) {
@@ -197,10 +200,7 @@ json::object describe(const outbox_item& item, bool in_flight) {
 caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
                      channels::wechat_token_cache* tokens) {
   auto& st = self->state;
-  for (auto& record : deps.store->outbox()) {
-    auto id = record.id;
-    st.items.emplace(std::move(id), make_item(std::move(record)));
-  }
+  for (auto& record : deps.store->outbox()) admit(self, make_item(std::move(record)));
   for (size_t i = 0; i < deps.cfg->outbox.senders; ++i)
     st.idle_senders.push_back(
         self->spawn<caf::detached + caf::linked>(outbox_sender, deps.cfg, tokens));
@@ -212,8 +212,7 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
       },
       [self, deps](outbox_atom, const std::string& id, const std::string& stream, uint64_t seq,
                    int64_t created_ms, const std::string& payload) {
-        storage::outbox_record r{id, stream, seq, created_ms, payload, 0, created_ms, "", false};
-        self->state.items.emplace(id, make_item(std::move(r)));
+        admit(self, make_item({id, stream, seq, created_ms, payload, 0, created_ms, "", false}));
         update_gauges(self, deps);
         dispatch(self, deps);
       },
@@ -239,8 +238,10 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         auto& r = it->second.record;
         if (!r.failed) return make_error(stream_errc::invalid_field, "only failed deliveries");
         r.failed = false;
+        --st.failed;
         r.next_attempt_ms = wall_ms();
         r.created_ms = wall_ms();  // a fresh max_age: the operator decided to try again
+        st.queue.add(it->second.recipient, position_of(it->second), r.next_attempt_ms);
         persist(deps, r);
         auto shown = json::serialize(describe(it->second, false));
         update_gauges(self, deps);
@@ -259,6 +260,10 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         storage::write_set set;
         set.erase_outbox(it->second.record.stream, id);
         deps.commit->submit(std::move(set), [](const std::string&) {});
+        if (it->second.record.failed)
+          --st.failed;
+        else
+          st.queue.remove(it->second.recipient, position_of(it->second));
         st.items.erase(it);
         update_gauges(self, deps);
         dispatch(self, deps);
@@ -267,7 +272,8 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
       [self](inspect_atom) {
         const auto& st = self->state;
         json::object o{{"items", st.items.size()},
-                       {"busy_recipients", st.busy.size()},
+                       {"pending", st.queue.pending()},
+                       {"sending", st.sending.size()},
                        {"idle_senders", st.idle_senders.size()},
                        {"mailbox", self->mailbox().size()}};
         return json::serialize(o);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/durable_stream.hpp"
+#include "actors/outbox_queue.hpp"
 #include "net/channels/wechat_outbound.hpp"
 
 namespace sb {
@@ -25,9 +26,10 @@ struct outbox_item {
 };
 
 struct outbox_state {
-  std::map<std::string, outbox_item> items;  // by entry id
-  std::set<std::string> busy;                // recipients with a delivery in flight
+  std::map<std::string, outbox_item> items;  // by entry id, pending and failed
+  outbox_queue queue;                        // the pending ones, by recipient and due time
   std::set<std::string> sending;             // ids of the deliveries in flight
+  size_t failed = 0;
   std::vector<caf::actor> idle_senders;
   caf::actor registry;
   int64_t timer_at = 0;  // wall ms of the next scheduled tick, 0 if none

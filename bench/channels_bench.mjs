@@ -1,22 +1,29 @@
 #!/usr/bin/env node
 // Channels benchmark (not part of CI; see bench/README.md, "Channels"). Starts one daemon on
-// loopback with a fresh data directory, a stand-in for WeChat's API and an app webhook receiver
-// (both in this process, from tests/integration/lib/channels.mjs), one agent on /ws, and measures:
+// loopback with a fresh data directory (storage.sync = true, rate limits lifted), a stand-in for
+// WeChat's API and an app webhook receiver (both in this process, from
+// tests/integration/lib/channels.mjs), one agent on /ws enrolled by [chat] agents, and measures:
 //   1. WeChat callback intake: WX_N signed `POST /wechat/m1` text callbacks (distinct MsgIds) from
-//      WX_USERS openids, CONC in flight: accepted/s and callback latency (answer after fsync).
-//   2. WeChat outbound: the agent replies WX_K times (round robin over the conversations) with
-//      `send` over /ws, SEND_WINDOW unanswered sends in flight; the stand-in records each
-//      custom/send: deliveries/s and latency send → stand-in; token fetches. Then PROBE replies
-//      one at a time (the next after the last arrived): latency without a backlog.
-//   3. The same for the app channel: POST /api/channels/app/messages in, the webhook out.
+//      WX_USERS openids, CONC in flight (closed loop), after WARMUP unmeasured ones from other
+//      openids: accepted/s and callback latency (answered once fsynced).
+//   2. WeChat outbound: the agent replies WX_K times (round robin over those conversations) with
+//      `send` over /ws, at most SEND_WINDOW sends without their `sent`; the stand-in records each
+//      custom/send: deliveries/s and latency send → stand-in, token fetches, duplicates, order.
+//      Then PACED_K replies offered at PACED_RATE/s (open loop), then PROBE replies one at a time
+//      (each after the previous arrived): latency under a steady load and without one.
+//   3. The same for the app channel: POST /api/channels/app/messages in (APP_N from APP_USERS
+//      users), the webhook receiver out (APP_K replies).
 //
-//   node bench/channels_bench.mjs                        defaults (about 15-30 s)
-//   WX_N=4000 CONC=64 node bench/channels_bench.mjs      or: node bench/channels_bench.mjs WX_N=4000 CONC=64
+//   node bench/channels_bench.mjs                      defaults, about 25 s
+//   node bench/channels_bench.mjs WX_N=4000 CONC=64    parameters as NAME=value or in the env
 //
-// Parameters (env or NAME=value arguments): SWITCHBOARD_BIN (default build-rel/switchboard),
-// WX_N, WX_USERS, WX_K, APP_N, APP_USERS, APP_K, CONC, SEND_WINDOW, PROBE, SENDERS (the
-// daemon's outbox.senders; unset = its default), PHASE_TIMEOUT_S, TOTAL_TIMEOUT_S.
-// Prints a summary and one line `RESULT {json}`. Exit code 0 when every phase completed.
+// Parameters: SWITCHBOARD_BIN (default build-rel/switchboard), WX_N, WX_USERS, WX_K, APP_N,
+// APP_USERS, APP_K, CONC, SEND_WINDOW, PACED_K, PACED_RATE, PROBE, WARMUP, SENDERS (the daemon's
+// outbox.senders; unset = its default, 2), CLIENT (http: node:http keep-alive, the default;
+// fetch: the libs' postWechat/postAppMessage), PHASE_TIMEOUT_S (bound of each wait),
+// TOTAL_TIMEOUT_S (the whole run). Prints a summary and one line `RESULT {json}`; exits 0 when
+// every request was accepted and every reply delivered, 1 otherwise, 3 on TOTAL_TIMEOUT_S.
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -47,18 +54,22 @@ const int = (name, def) => {
 };
 const P = {
   bin: sb.BIN,
-  wx_n: int('WX_N', 2000),
+  wx_n: int('WX_N', 20000),
   wx_users: int('WX_USERS', 200),
-  wx_k: int('WX_K', 400),
-  app_n: int('APP_N', 2000),
+  wx_k: int('WX_K', 2000),
+  app_n: int('APP_N', 20000),
   app_users: int('APP_USERS', 200),
-  app_k: int('APP_K', 400),
+  app_k: int('APP_K', 2000),
   conc: Math.max(1, int('CONC', 32)),
   send_window: Math.max(1, int('SEND_WINDOW', 32)),
   probe: int('PROBE', 20),
   senders: process.env.SENDERS ? int('SENDERS', 2) : null,
+  client: process.env.CLIENT ?? 'http',
+  warmup: int('WARMUP', 200),
+  paced_k: int('PACED_K', 1000),
+  paced_rate: int('PACED_RATE', 500),
   phase_timeout_s: int('PHASE_TIMEOUT_S', 30),
-  total_timeout_s: int('TOTAL_TIMEOUT_S', 170),
+  total_timeout_s: int('TOTAL_TIMEOUT_S', 120),
 };
 
 const MERCHANT = 'm1';
@@ -106,16 +117,55 @@ const selfCpuS = () => {
   return (u.user + u.system) / 1e6;
 };
 
-// Measures wall time and CPU of the daemon and of this process over one phase.
-function meter(pid) {
+// The intake's HTTP client. `http` (default): node:http on keep-alive connections, at most CONC
+// of them; the lib's helpers (fetch) cost this process about twice the CPU per request, and this
+// process shares the two cores with the daemon. CLIENT=fetch uses them (ch.postWechat,
+// ch.postAppMessage) instead. Resolves {status, text}.
+let keepAlive;
+function post(url, target, headers, body, timeoutMs = 10000) {
+  keepAlive ??= new http.Agent({ keepAlive: true, maxSockets: P.conc });
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: target, method: 'POST', agent: keepAlive, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs} ms: POST ${target}`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Measures wall time and CPU of the daemon and of this process over one phase, and the daemon's
+// synced RocksDB writes (group commits: sb_storage_rounds_total) and write sets committed in them.
+async function storageCounters(d) {
+  try {
+    return [await sb.metric(d.url, 'sb_storage_rounds_total'), await sb.metric(d.url, 'sb_storage_sets_total')];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+async function meter(d) {
+  const pid = d.rec.child.pid;
+  const [r0, s0] = await storageCounters(d);
   const t0 = now(), d0 = procCpuS(pid), c0 = selfCpuS();
-  return () => {
+  return async () => {
     const wall = (now() - t0) / 1000;
-    return {
+    const out = {
       wall_s: round(wall, 3),
       daemon_cpu_pct: round((100 * (procCpuS(pid) - d0)) / wall),
       client_cpu_pct: round((100 * (selfCpuS() - c0)) / wall),
     };
+    const [r1, s1] = await storageCounters(d);
+    out.synced_writes = r1 - r0;
+    out.synced_writes_per_s = round((r1 - r0) / wall);
+    out.sets_per_synced_write = r1 > r0 ? round((s1 - s0) / (r1 - r0), 2) : null;
+    return out;
   };
 }
 
@@ -145,16 +195,16 @@ async function pool(n, width, fn, deadlineMs) {
 
 // One agent connection: acks every push, learns customer → conv from `assigned` entries,
 // counts message pushes from customers, and matches `sent`/`error` answers of its sends.
-// Frames kept by WsClient are dropped as they arrive (the benchmark reads them here).
 async function startAgent(url) {
   const token = await chat.agentToken(url, AGENT, MERCHANT);
-  const { ws } = await chat.participant(url, token, { autoAck: true });
-  const a = { ws, convOf: new Map(), customerMsgs: 0, sent: new Map(), errors: [], waiting: new Map() };
+  const { ws } = await chat.participant(url, token);
+  const a = { ws, convOf: new Map(), customerMsgs: 0, errors: [], waiting: new Map() };
+  // From here on this listener replaces WsClient's (which keeps every frame): one JSON parse
+  // per frame, and every push acked as it arrives (as chat.autoAck does).
+  ws.ws.removeAllListeners('message');
   ws.frames.length = 0;
   ws.pending.length = 0;
   ws.ws.on('message', (data) => {
-    ws.frames.length = 0;
-    ws.pending.length = 0;
     let f;
     try {
       f = JSON.parse(data.toString('utf8'));
@@ -162,6 +212,7 @@ async function startAgent(url) {
       a.errors.push({ op: '<not json>' });
       return;
     }
+    if (f.op === 'push' && typeof f.stream === 'string' && Number.isInteger(f.seq)) ws.ack(f.stream, f.seq);
     if (f.op === 'push' && f.kind === 'assigned' && f.data?.customer) a.convOf.set(f.data.customer, f.data.conv);
     else if (f.op === 'push' && f.kind === 'message' && f.data?.role === 'customer') a.customerMsgs++;
     else if (f.op === 'sent') {
@@ -181,10 +232,23 @@ async function startAgent(url) {
       }
     }
   });
-  // Sends and resolves the answer frame (sent or error).
+  // A closed connection answers every waiting send.
+  ws.closed.then((info) => {
+    for (const [id, w] of a.waiting) w({ op: 'closed', id, ...info });
+    a.waiting.clear();
+  });
+  // Sends and resolves the answer frame (sent or error; {op: 'timeout'} after PHASE_TIMEOUT_S).
   a.send = (conv, id, text) =>
     new Promise((resolve) => {
-      a.waiting.set(id, resolve);
+      if (!ws.isOpen) return resolve({ op: 'closed', id });
+      const timer = setTimeout(() => {
+        a.waiting.delete(id);
+        resolve({ op: 'timeout', id });
+      }, P.phase_timeout_s * 1000);
+      a.waiting.set(id, (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      });
       ws.send({ op: 'send', conv, id, text });
     });
   return a;
@@ -192,13 +256,13 @@ async function startAgent(url) {
 
 // ---------------------------------------------------------------- phases
 
-// Intake: n requests from `users` customers, conc in flight. post(i) → {ok, status, text}.
-async function intake(d, name, n, post) {
+// Intake: n requests, CONC in flight. postOne(i) → {ok, status, text}.
+async function intake(d, name, n, postOne) {
   const lat = [];
   const bad = new Map(); // "status body" → count
   let ok = 0, over5s = 0, thrown = 0;
   const perSecond = []; // answers accepted in each second of the phase (to see stalls)
-  const m = meter(d.rec.child.pid);
+  const m = await meter(d);
   const tPhase = now();
   const started = await pool(
     n,
@@ -207,7 +271,7 @@ async function intake(d, name, n, post) {
       const t0 = now();
       let res;
       try {
-        res = await post(i);
+        res = await postOne(i);
       } catch (err) {
         thrown++;
         const k = `exception ${String(err.message).slice(0, 120)}`;
@@ -229,7 +293,7 @@ async function intake(d, name, n, post) {
     },
     P.phase_timeout_s * 1000,
   );
-  const cost = m();
+  const cost = await m();
   return {
     name,
     requests: started,
@@ -252,7 +316,7 @@ async function outbound(d, agent, name, convs, k, arrived, prefix) {
   const customers = [...convs.keys()];
   const tSend = new Array(k), tSent = new Array(k);
   const sendErrors = [];
-  const m = meter(d.rec.child.pid);
+  const m = await meter(d);
   const tStart = now();
   await pool(
     k,
@@ -270,7 +334,7 @@ async function outbound(d, agent, name, convs, k, arrived, prefix) {
   const tAllSent = now();
   const texts = Array.from({ length: k }, (_, i) => `${prefix} reply ${i}`);
   const complete = await until(() => texts.every((t) => arrived.has(t)), P.phase_timeout_s * 1000);
-  const cost = m();
+  const cost = await m();
   const e2e = [], sendSent = [];
   let last = 0, first = Infinity;
   for (let i = 0; i < k; i++) {
@@ -300,6 +364,44 @@ async function outbound(d, agent, name, convs, k, arrived, prefix) {
     last_delivery_ms: delivered ? round(last - tStart, 2) : null,
     ...cost,
   };
+  // Paced: PACED_K replies at PACED_RATE per second (open loop: each at its time, whatever the
+  // answers), round robin over the conversations.
+  if (P.paced_k && P.paced_rate) {
+    const pt = new Array(P.paced_k);
+    const ptexts = Array.from({ length: P.paced_k }, (_, i) => `${prefix} paced ${i}`);
+    const mp = await meter(d);
+    const t0 = now();
+    let i = 0;
+    while (i < P.paced_k && now() - t0 < P.phase_timeout_s * 1000) {
+      const due = Math.min(P.paced_k, Math.floor(((now() - t0) / 1000) * P.paced_rate) + 1);
+      for (; i < due; i++) {
+        const conv = convs.get(customers[i % customers.length]);
+        pt[i] = now();
+        agent.send(conv, `${prefix}-q${i}`, ptexts[i]).then((f) => f.op !== 'sent' && sendErrors.push(f));
+      }
+      await sb.sleep(2);
+    }
+    const tOffered = now();
+    const done = await until(() => ptexts.every((t) => arrived.has(t)), P.phase_timeout_s * 1000);
+    const lat = [];
+    let last = 0;
+    for (let j = 0; j < P.paced_k; j++) {
+      const at = arrived.get(ptexts[j]);
+      if (at !== undefined && pt[j] !== undefined) {
+        lat.push(at - pt[j]);
+        last = Math.max(last, at);
+      }
+    }
+    burst.paced = {
+      replies: P.paced_k,
+      offered_per_s: round(i / ((tOffered - t0) / 1000)),
+      complete: done,
+      delivered: lat.length,
+      deliveries_per_s: lat.length ? round(lat.length / ((last - t0) / 1000)) : 0,
+      send_to_channel_ms: stats(lat),
+      ...(await mp()),
+    };
+  }
   // Probe: one reply at a time, each after the previous arrived.
   const probe = [];
   for (let i = 0; i < P.probe; i++) {
@@ -353,7 +455,7 @@ async function main() {
       // One IP, one service key and one agent make all the traffic: lift the rate limits.
       limits: { principal_rate: 100000, principal_burst: 100000, ip_rate: 100000, ip_burst: 100000 },
       storage: { sync: 'true' },
-      chat: { agents: `${MERCHANT}:${AGENT}:1:${Math.max(1000, P.wx_users + P.app_users + 10)}` },
+      chat: { agents: `${MERCHANT}:${AGENT}:1:${Math.max(1000, P.wx_users + P.app_users + 2 * 50 + 10)}` },
       outbox: { retry_base: '100ms', retry_max: '1s', http_timeout: '5s', ...(P.senders ? { senders: P.senders } : {}) },
       [`channel.wechat.${MERCHANT}`]: { token: WX_TOKEN, app_id: wx.appId, app_secret: wx.appSecret, api_base: wx.url },
       [`channel.app.${MERCHANT}`]: { webhook_url: hook.url, secret: APP_SECRET },
@@ -367,24 +469,40 @@ async function main() {
     const agent = await startAgent(d.url);
     clean.push(() => agent.ws.close().catch(() => agent.ws.terminate()));
 
+    // Each intake phase: WARMUP requests from other customers first (not measured: the JIT of
+    // this process warms up, those customers' conversations are opened), then the measured ones.
+    // After the last answer, waits until the agent has every message pushed and every
+    // conversation assigned.
+    const intakePhase = async (name, prefix, users, postOne) => {
+      const warmUsers = Array.from({ length: Math.min(P.warmup, 50) }, (_, i) => `${users[0]}w${i}`);
+      const before0 = agent.customerMsgs;
+      const warm = P.warmup ? await intake(d, `${name} warm-up`, P.warmup, (i) => postOne(`w${i}`, warmUsers[i % warmUsers.length], i)) : { accepted: 0 };
+      await until(() => agent.customerMsgs - before0 >= warm.accepted, P.phase_timeout_s * 1000);
+      const msgs0 = agent.customerMsgs;
+      const r = await intake(d, name, P[`${prefix}_n`], (i) => postOne(`m${i}`, users[i % users.length], i));
+      r.warmup = { requests: warm.requests ?? 0, accepted: warm.accepted, accepted_per_s: warm.accepted_per_s ?? null };
+      const used = Math.min(users.length, r.accepted ? r.requests : 0);
+      const key = (u) => `${prefix === 'wx' ? 'wx' : 'app'}:${u}`;
+      const tPush = now();
+      const caughtUp = await until(() => agent.customerMsgs - msgs0 >= r.accepted && users.filter((u) => agent.convOf.has(key(u))).length >= used, P.phase_timeout_s * 1000);
+      r.agent_pushes = agent.customerMsgs - msgs0;
+      r.agent_caught_up_ms_after_last_answer = caughtUp ? round(now() - tPush, 1) : null;
+      console.error(name, JSON.stringify(r));
+      return r;
+    };
+
     // 1. WeChat intake.
     const openids = Array.from({ length: P.wx_users }, (_, i) => `oBench_${process.pid}_${i}`);
     const msgBase = BigInt(Date.now()) * 1000n;
-    result.wechat_intake = await intake(d, 'wechat callbacks', P.wx_n, async (i) => {
-      const xml = ch.wechatXml({ to: ACCOUNT, from: openids[i % openids.length], content: `bench wechat message ${i}`, msgId: String(msgBase + BigInt(i)) });
-      const res = await ch.postWechat(d.url, MERCHANT, WX_TOKEN, xml, { timeoutMs: 10000 });
+    let msgSeq = 0n;
+    result.wechat_intake = await intakePhase('wechat callbacks', 'wx', openids, async (tag, openid) => {
+      const xml = ch.wechatXml({ to: ACCOUNT, from: openid, content: `bench wechat message ${tag}`, msgId: String(msgBase + ++msgSeq) });
+      const res =
+        P.client === 'fetch'
+          ? await ch.postWechat(d.url, MERCHANT, WX_TOKEN, xml, { timeoutMs: 10000 })
+          : await post(d.url, `/wechat/${MERCHANT}?${ch.wechatQuery(WX_TOKEN)}`, { 'content-type': 'text/xml; charset=utf-8' }, xml);
       return { ok: res.status === 200 && res.text === 'success', status: res.status, text: res.text };
     });
-    console.error('wechat intake', JSON.stringify(result.wechat_intake));
-    // Every stored message reaches the agent; every follower's conversation is assigned to it.
-    const wxUsed = Math.min(P.wx_users, result.wechat_intake.accepted ? P.wx_n : 0);
-    const tPush = now();
-    const pushedAll = await until(
-      () => agent.customerMsgs >= result.wechat_intake.accepted && [...agent.convOf.keys()].filter((c) => c.startsWith('wx:')).length >= wxUsed,
-      P.phase_timeout_s * 1000,
-    );
-    result.wechat_intake.agent_pushes = agent.customerMsgs;
-    result.wechat_intake.agent_caught_up_ms_after_last_answer = pushedAll ? round(now() - tPush, 1) : null;
 
     // 2. WeChat outbound.
     const wxConvs = new Map(openids.filter((o) => agent.convOf.has(`wx:${o}`)).map((o) => [o, agent.convOf.get(`wx:${o}`)]));
@@ -412,21 +530,14 @@ async function main() {
 
     // 3. App channel: intake, then outbound.
     const users = Array.from({ length: P.app_users }, (_, i) => `u${i}`);
-    const msgs0 = agent.customerMsgs;
-    result.app_intake = await intake(d, 'app messages', P.app_n, async (i) => {
-      const body = { merchant: MERCHANT, user: users[i % users.length], id: `app-${i}`, text: `bench app message ${i}` };
-      const res = await ch.postAppMessage(d.url, sb.DEV_SERVICE_KEY, body);
+    result.app_intake = await intakePhase('app messages', 'app', users, async (tag, user) => {
+      const body = { merchant: MERCHANT, user, id: `app-${tag}`, text: `bench app message ${tag}` };
+      const res =
+        P.client === 'fetch'
+          ? await ch.postAppMessage(d.url, sb.DEV_SERVICE_KEY, body)
+          : await post(d.url, '/api/channels/app/messages', { 'content-type': 'application/json', authorization: `Bearer ${sb.DEV_SERVICE_KEY}` }, JSON.stringify(body));
       return { ok: res.status === 201, status: res.status, text: res.text };
     });
-    console.error('app intake', JSON.stringify(result.app_intake));
-    const appUsed = Math.min(P.app_users, result.app_intake.accepted ? P.app_n : 0);
-    const tPush2 = now();
-    const pushedAll2 = await until(
-      () => agent.customerMsgs - msgs0 >= result.app_intake.accepted && [...agent.convOf.keys()].filter((c) => c.startsWith('app:')).length >= appUsed,
-      P.phase_timeout_s * 1000,
-    );
-    result.app_intake.agent_pushes = agent.customerMsgs - msgs0;
-    result.app_intake.agent_caught_up_ms_after_last_answer = pushedAll2 ? round(now() - tPush2, 1) : null;
 
     const appConvs = new Map(users.filter((u) => agent.convOf.has(`app:${u}`)).map((u) => [u, agent.convOf.get(`app:${u}`)]));
     if (appConvs.size && P.app_k) {
@@ -459,6 +570,7 @@ async function main() {
     result.daemon.stderr_warnings = warn.length;
     result.daemon.stderr_warning_sample = warn.slice(0, 5).map((l) => l.slice(0, 300));
   } finally {
+    keepAlive?.destroy();
     for (const f of clean.reverse()) {
       try {
         await f();
@@ -482,6 +594,7 @@ function summary(r) {
       `${x.name}: ${x.accepted}/${x.requests} accepted in ${x.wall_s} s = ${x.accepted_per_s}/s (conc ${P.conc}); ` +
         `latency p50 ${fmt(x.latency_ms.p50)} p99 ${fmt(x.latency_ms.p99)} max ${fmt(x.latency_ms.max)} ms; over 5 s ${x.over_5s}; ` +
         `refused ${x.refused} ${JSON.stringify(x.errors)}; daemon CPU ${x.daemon_cpu_pct}%, client ${x.client_cpu_pct}%; ` +
+        `${x.synced_writes_per_s} synced writes/s, ${x.sets_per_synced_write} write sets each; ` +
         `agent got all ${x.agent_pushes} pushes ${x.agent_caught_up_ms_after_last_answer ?? 'NOT'} ms after the last answer; ` +
         `accepted per second [${x.accepted_per_second.join(' ')}]`,
     );
@@ -494,7 +607,11 @@ function summary(r) {
         `${x.deliveries_per_s}/s (sends ${x.sends_per_s}/s, window ${x.send_window}); send→channel p50 ${fmt(x.send_to_channel_ms.p50)} ` +
         `p99 ${fmt(x.send_to_channel_ms.p99)} max ${fmt(x.send_to_channel_ms.max)} ms; send→sent p50 ${fmt(x.send_to_sent_ms.p50)} ` +
         `p99 ${fmt(x.send_to_sent_ms.p99)} ms; one at a time (${x.probe_send_to_channel_ms.n}): p50 ${fmt(x.probe_send_to_channel_ms.p50)} ` +
-        `max ${fmt(x.probe_send_to_channel_ms.max)} ms; daemon CPU ${x.daemon_cpu_pct}%` +
+        `max ${fmt(x.probe_send_to_channel_ms.max)} ms; daemon CPU ${x.daemon_cpu_pct}%, client ${x.client_cpu_pct}%` +
+        (x.paced
+          ? `; paced ${x.paced.delivered}/${x.paced.replies} at ${x.paced.offered_per_s}/s${x.paced.complete ? '' : ' (INCOMPLETE)'}: ` +
+            `send→channel p50 ${fmt(x.paced.send_to_channel_ms.p50)} p99 ${fmt(x.paced.send_to_channel_ms.p99)} max ${fmt(x.paced.send_to_channel_ms.max)} ms`
+          : '') +
         (x.token_fetches !== undefined ? `; token fetches ${x.token_fetches}, refusals ${x.standin_refusals}` : `; webhook non-200 ${x.webhook_not_200}`) +
         `; duplicates ${x.duplicates}, out of order ${x.out_of_order}, send errors ${x.send_errors}`,
     );
@@ -512,5 +629,5 @@ try {
 }
 console.log(summary(r));
 console.log(`RESULT ${JSON.stringify(r)}`);
-const completeAll = ['wechat_outbound', 'app_outbound'].every((k) => !r[k] || r[k].complete) && r.wechat_intake?.accepted === P.wx_n && r.app_intake?.accepted === P.app_n;
+const completeAll = ['wechat_outbound', 'app_outbound'].every((k) => !r[k] || (r[k].complete && (!r[k].paced || r[k].paced.complete))) && r.wechat_intake?.accepted === P.wx_n && r.app_intake?.accepted === P.app_n;
 process.exit(completeAll && !r.cleanup_error ? 0 : 1);
