@@ -15,6 +15,9 @@ namespace {
 
 using self_ptr = caf::stateful_actor<conversation_state>*;
 namespace json = boost::json;
+using pool_retry_atom = caf::atom_constant<caf::atom("poolretry")>;
+constexpr uint32_t pool_attempts = 5;
+constexpr auto pool_retry_delay = std::chrono::seconds(1);
 
 std::string meta_json(const conversation_meta& m) {
   json::object o{
@@ -35,19 +38,26 @@ std::string status_data(const conversation_meta& m) {
   return json::serialize(o);
 }
 
-// Appends a status entry carrying the new meta as owner state, so both land in one batch.
-void append_status(self_ptr self) {
+// Appends a status entry carrying the new meta as owner state, so both land in one batch;
+// `done` (if any) runs once it is durable.
+void append_status(self_ptr self, durable_stream::append_callback done = {}) {
   auto& st = self->state;
-  // Nobody waits for a status entry: an invalid promise drops the answer.
   st.stream->append(append_request{"status", status_data(*st.meta), "", meta_json(*st.meta)},
-                    caf::response_promise{});
+                    std::move(done));
 }
 
-void tell_pool(self_ptr self, caf::message msg) {
+// Tells the merchant's agent pool; a failed lookup is retried, or the conversation would wait
+// unrouted (or its agent stay busy) until something else touched it.
+void tell_pool(self_ptr self, caf::message msg, uint32_t attempt = 0) {
   auto merchant = self->state.meta->merchant;
   self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
                 pool_key(merchant))
-      .then([self, msg](caf::actor pool) { self->send(pool, msg); }, [](caf::error&) {});
+      .then([self, msg](caf::actor pool) { self->send(pool, msg); },
+            [self, msg, attempt](caf::error&) {
+              if (attempt < pool_attempts)
+                self->delayed_send(self, pool_retry_delay * (attempt + 1), pool_retry_atom::value,
+                                   msg, attempt + 1);
+            });
 }
 
 // Opens a new conversation or reopens a resolved one; true if it was (re)opened.
@@ -218,9 +228,16 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
           return make_error(stream_errc::not_assigned, "only the assigned agent may resolve");
         st.meta->status = "resolved";
         st.queue_event = nullptr;
-        append_status(self);
+        auto rp = self->make_response_promise();
+        // Answered once the resolved status is durable: "ok" means it survives a crash.
+        append_status(self, [rp](caf::expected<append_result> r) mutable {
+          if (r)
+            rp.deliver(std::string("ok"));
+          else
+            rp.deliver(r.error());
+        });
         tell_pool(self, caf::make_message(released_atom::value, st.id));
-        return std::string("ok");
+        return rp;
       },
       [self](transfer_atom, const chat_principal& who, const std::string& to) {
         auto rp = self->make_response_promise();
@@ -260,6 +277,9 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         st.meta->status = agent.empty() ? "unassigned" : "in_progress";
         if (!agent.empty()) st.queue_event = nullptr;
         append_status(self);
+      },
+      [self](pool_retry_atom, const caf::message& msg, uint32_t attempt) {
+        if (self->state.meta) tell_pool(self, msg, attempt);
       },
       [self](queue_atom, uint32_t position, uint32_t wait_s) {
         auto& st = self->state;

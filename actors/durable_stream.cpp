@@ -83,9 +83,28 @@ caf::message_handler durable_stream::handlers() {
   };
 }
 
+void durable_stream::answer(waiter& w, caf::expected<append_result> result) {
+  if (auto* rp = std::get_if<caf::response_promise>(&w)) {
+    if (result)
+      rp->deliver(std::move(*result));
+    else
+      rp->deliver(result.error());
+  } else if (auto& done = std::get<append_callback>(w)) {
+    done(std::move(result));
+  }
+}
+
 void durable_stream::append(append_request req, caf::response_promise rp) {
+  append_for(std::move(req), std::move(rp));
+}
+
+void durable_stream::append(append_request req, append_callback done) {
+  append_for(std::move(req), std::move(done));
+}
+
+void durable_stream::append_for(append_request req, waiter rp) {
   if (failed_) {
-    rp.deliver(make_error(stream_errc::storage_failed, "storage failed; retry later"));
+    answer(rp, make_error(stream_errc::storage_failed, "storage failed; retry later"));
     return;
   }
   const std::string key = req.idempotency_key;  // a copy: req is moved below
@@ -102,7 +121,7 @@ void durable_stream::append(append_request req, caf::response_promise rp) {
     }
     if (auto hit = deps_.store->idempotency(stream_, key, wall_ms())) {
       deps_.metrics->orders_duplicate.fetch_add(1, std::memory_order_relaxed);
-      rp.deliver(append_result{stream_, hit->seq, hit->id, true});
+      answer(rp, append_result{stream_, hit->seq, hit->id, true});
       return;
     }
   }
@@ -161,8 +180,8 @@ void durable_stream::on_durable(uint64_t first, uint64_t last, const std::string
   const auto now = clock::now();
   while (!in_flight_.empty() && in_flight_.front().seq <= last) {
     auto& p = in_flight_.front();
-    for (auto& w : p.waiters) w.deliver(append_result{stream_, p.seq, p.id, false});
-    for (auto& w : p.duplicates) w.deliver(append_result{stream_, p.seq, p.id, true});
+    for (auto& w : p.waiters) answer(w, append_result{stream_, p.seq, p.id, false});
+    for (auto& w : p.duplicates) answer(w, append_result{stream_, p.seq, p.id, true});
     if (!p.req.idempotency_key.empty()) pending_keys_.erase(p.req.idempotency_key);
     deps_.metrics->push_latency.observe(std::chrono::duration<double>(now - p.received).count());
     if (!p.req.outbox.empty() && deps_.outbox)
@@ -200,8 +219,8 @@ void durable_stream::fail_pending(const std::string& error) {
   auto err = make_error(stream_errc::storage_failed, "storage write failed: " + error);
   for (auto* q : {&in_flight_, &unflushed_})
     for (auto& p : *q) {
-      for (auto& w : p.waiters) w.deliver(err);
-      for (auto& w : p.duplicates) w.deliver(err);
+      for (auto& w : p.waiters) answer(w, err);
+      for (auto& w : p.duplicates) answer(w, err);
     }
   in_flight_.clear();
   unflushed_.clear();

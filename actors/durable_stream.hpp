@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -46,6 +47,10 @@ class durable_stream {
   // Appends an entry. `rp` is answered with append_result once the entry is synced (or with
   // the first append's result for a repeated idempotency key), or with an error.
   void append(append_request req, caf::response_promise rp);
+  // The same for the owner's own appends: `done` runs on the owner's thread once the entry is
+  // durable (or failed), e.g. to answer a request with something other than append_result.
+  using append_callback = std::function<void(caf::expected<append_result>)>;
+  void append(append_request req, append_callback done);
 
   // Agents' view of an entry: returns the entry's data JSON as agents may see it, or "" when
   // it is the same as everyone's (e.g. no phone number to mask). Set once, before any append.
@@ -83,11 +88,15 @@ class durable_stream {
                                // seq sent to this connection
     clock::time_point unacked_since{};  // when unacked entries were last sent; epoch if none
   };
+  // Who waits for an append: a requester, or the owner itself.
+  using waiter = std::variant<caf::response_promise, append_callback>;
+  static void answer(waiter& w, caf::expected<append_result> result);
+  void append_for(append_request req, waiter w);
   struct pending_append {
     uint64_t seq;
     append_request req;
-    std::vector<caf::response_promise> waiters;     // the append itself
-    std::vector<caf::response_promise> duplicates;  // later appends with the same key
+    std::vector<waiter> waiters;     // the append itself
+    std::vector<waiter> duplicates;  // later appends with the same key
     frame_ptr frame;
     frame_ptr redacted;  // agents' frame, null when the same
     std::string id;

@@ -222,6 +222,47 @@ TEST_F(Conversation, OpenIsUnassignedAndRoutesOnce) {
   EXPECT_EQ(stored_status("unassigned"), "unassigned");
 }
 
+TEST_F(Conversation, AFailedPoolLookupIsRetriedSoTheConversationStillGetsRouted) {
+  open();
+  int lookups = 0;
+  // The first lookup fails (e.g. the pool's owner is restarting); the retry is answered.
+  (*registry_)
+      ->receive(
+          [&](cluster::resolve_atom, const std::string&) -> caf::result<caf::actor> {
+            ++lookups;
+            return caf::make_error(caf::sec::request_timeout);
+          },
+          caf::after(1s) >> [] {});
+  ASSERT_EQ(lookups, 1);
+  (*registry_)
+      ->receive(
+          [&](cluster::resolve_atom, const std::string& key) -> caf::actor {
+            ++lookups;
+            EXPECT_EQ(key, "pool:" + kMerchant);
+            return caf::actor_cast<caf::actor>(*pool_);
+          },
+          caf::after(5s) >> [] {});
+  ASSERT_EQ(lookups, 2) << "the failed lookup was not retried";
+  bool routed = false;
+  (*pool_)->receive(
+      [&](route_atom, const std::string& conv, const std::string&) { routed = conv == conv_id_; },
+      caf::after(1s) >> [] {});
+  EXPECT_TRUE(routed);
+}
+
+TEST_F(Conversation, ResolveAnswersOnceTheResolvedStatusIsDurable) {
+  open();
+  expect_route();
+  assign("a1");
+  ASSERT_EQ(stored_status("in_progress"), "in_progress");
+  ASSERT_EQ(resolve(agent("a1")), "");
+  // "ok" came after the sync: the stored meta already says resolved, without waiting.
+  auto text = store_->state(conv_stream(conv_id_));
+  ASSERT_TRUE(text);
+  EXPECT_EQ(boost::json::parse(*text).as_object().at("status").as_string(), "resolved");
+  expect_released();
+}
+
 TEST_F(Conversation, AssignResolveAndReopen) {
   open();
   expect_route();
