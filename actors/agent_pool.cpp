@@ -152,6 +152,20 @@ void restore(self_ptr self, const stream_deps& deps) {
   for (const auto& q : o.at("queue").as_array()) st.router->route(std::string(q.as_string()), t);
 }
 
+// Routes a new or reopened conversation; the agent it went to, "" when queued.
+std::string route(self_ptr self, const stream_deps& deps, const std::string& conv,
+                  const std::string& customer) {
+  auto& st = self->state;
+  st.conversations[conv] = {customer, "unassigned", "", now(), 0};
+  std::string agent;
+  if (auto a = st.router->route(conv, now())) {
+    agent = a->agent;
+    apply(self, deps, *a);
+  }
+  after_change(self, deps);
+  return agent;
+}
+
 std::string list_json(self_ptr self, const stream_deps& deps, const chat_principal& who,
                       const std::string& status) {
   json::array out;
@@ -212,10 +226,12 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
   });
   return {
       [self, deps](route_atom, const std::string& conv, const std::string& customer) {
-        auto& st = self->state;
-        st.conversations[conv] = {customer, "unassigned", "", now(), 0};
-        if (auto a = st.router->route(conv, now())) apply(self, deps, *a);
-        after_change(self, deps);
+        route(self, deps, conv, customer);
+      },
+      // The same as a request: answers the agent, "" when queued. (A separate signature: a
+      // value answered to a plain send would reach the sender as an unexpected message.)
+      [self, deps](route_atom, const std::string& conv, const std::string& customer, bool) {
+        return route(self, deps, conv, customer);
       },
       [self, deps](released_atom, const std::string& conv) {
         auto& st = self->state;

@@ -60,14 +60,59 @@ void tell_pool(self_ptr self, caf::message msg, uint32_t attempt = 0) {
             });
 }
 
-// Opens a new conversation or reopens a resolved one; true if it was (re)opened.
-bool open(self_ptr self, const std::string& merchant, const std::string& customer) {
+// Opens a new conversation or reopens a resolved one; true if it was (re)opened. The caller
+// has it routed.
+bool reopen(self_ptr self, const std::string& merchant, const std::string& customer) {
   auto& st = self->state;
   if (st.meta && st.meta->status != "resolved") return false;
   st.meta = conversation_meta{merchant, customer, "unassigned", ""};
   append_status(self);
-  tell_pool(self, caf::make_message(route_atom::value, st.id, customer));
   return true;
+}
+
+bool open(self_ptr self, const std::string& merchant, const std::string& customer) {
+  if (!reopen(self, merchant, customer)) return false;
+  tell_pool(self, caf::make_message(route_atom::value, self->state.id, customer));
+  return true;
+}
+
+// The pool's decision: an agent, or "" for the queue. The pool also sends it as assign_atom;
+// whichever arrives second changes nothing.
+void apply_assignment(self_ptr self, const std::string& agent) {
+  auto& st = self->state;
+  if (!st.meta || st.meta->status == "resolved") return;
+  if (st.meta->agent == agent && !agent.empty()) return;
+  st.meta->agent = agent;
+  st.meta->status = agent.empty() ? "unassigned" : "in_progress";
+  if (!agent.empty()) st.queue_event = nullptr;
+  append_status(self);
+}
+
+std::string status_json(self_ptr self, bool created);
+
+// Routes a just-opened conversation and answers `rp` with its status once the pool decided, so
+// the opener learns at once whether an agent took it.
+void route_then_answer(self_ptr self, caf::response_promise rp) {
+  auto& st = self->state;
+  auto route = caf::make_message(route_atom::value, st.id, st.meta->customer);
+  auto route_request = caf::make_message(route_atom::value, st.id, st.meta->customer, true);
+  self->request(st.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
+                pool_key(st.meta->merchant))
+      .then(
+          [self, rp, route_request](caf::actor pool) mutable {
+            self->request(pool, std::chrono::seconds(5), route_request)
+                .then(
+                    [self, rp](const std::string& agent) mutable {
+                      if (!agent.empty()) apply_assignment(self, agent);
+                      rp.deliver(status_json(self, true));
+                    },
+                    // The pool may have routed it anyway: answer, but do not route twice.
+                    [self, rp](caf::error&) mutable { rp.deliver(status_json(self, true)); });
+          },
+          [self, rp, route](caf::error&) mutable {
+            self->delayed_send(self, pool_retry_delay, pool_retry_atom::value, route, uint32_t{1});
+            rp.deliver(status_json(self, true));
+          });
 }
 
 std::string status_json(self_ptr self, bool created) {
@@ -198,8 +243,13 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
   auto not_found = [] { return make_error(stream_errc::not_found, "no such conversation"); };
   caf::message_handler own{
       [self](open_atom, const std::string& merchant, const std::string& customer) {
-        const bool created = open(self, merchant, customer);
-        return status_json(self, created);
+        auto rp = self->make_response_promise();
+        if (!reopen(self, merchant, customer)) {
+          rp.deliver(status_json(self, false));
+          return rp;
+        }
+        route_then_answer(self, rp);
+        return rp;
       },
       [self, deps](chat_send_atom, const chat_principal& who, const std::string& client_id,
                    const std::string& text, const std::string& channel) {
@@ -269,15 +319,7 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         if (!forward && cursor == 0) cursor = st.stream->last_seq() + 1;  // the newest
         return history_json(self, who, cursor, forward, limit, deps);
       },
-      [self](assign_atom, const std::string& agent) {
-        auto& st = self->state;
-        if (!st.meta || st.meta->status == "resolved") return;
-        if (st.meta->agent == agent && !agent.empty()) return;
-        st.meta->agent = agent;
-        st.meta->status = agent.empty() ? "unassigned" : "in_progress";
-        if (!agent.empty()) st.queue_event = nullptr;
-        append_status(self);
-      },
+      [self](assign_atom, const std::string& agent) { apply_assignment(self, agent); },
       [self](pool_retry_atom, const caf::message& msg, uint32_t attempt) {
         if (self->state.meta) tell_pool(self, msg, attempt);
       },

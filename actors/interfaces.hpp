@@ -23,6 +23,8 @@
 //   (queue_atom, position, estimated_wait_s)            from the pool: push a queue event
 // Agent pool (pool:<merchant>):
 //   (route_atom, conv, customer)                        route a new or reopened conversation
+//   (route_atom, conv, customer, true)                  the same -> std::string the agent it
+//        went to, "" when queued
 //   (released_atom, conv)                               resolved
 //   (transfer_atom, conv, from_agent, to)               -> std::string "ok"
 //   (join_atom, agent, caf::actor conn)                 -> std::vector<std::string> conv streams

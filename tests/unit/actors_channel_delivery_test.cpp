@@ -35,12 +35,23 @@ class ChannelDelivery : public ::testing::Test {
     register_message_types(sys_cfg_);
     sys_ = std::make_unique<caf::actor_system>(sys_cfg_);
     self_ = std::make_unique<caf::scoped_actor>(*sys_);
+    // No pool here: every lookup fails (the opener is answered anyway).
+    // (An argument, as CAF 0.17 dereferences a null tuple for argument-less function actors.)
+    registry_ = sys_->spawn(
+        [](caf::event_based_actor*, int) -> caf::behavior {
+          return {[](cluster::resolve_atom, const std::string&) -> caf::result<caf::actor> {
+            return caf::make_error(caf::sec::request_timeout);
+          }};
+        },
+        0);
     outbox_ = std::make_unique<caf::scoped_actor>(*sys_);
   }
   ~ChannelDelivery() override {
     for (auto& c : convs_) caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
     convs_.clear();
     outbox_.reset();
+    caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+    registry_ = nullptr;
     self_.reset();
     sys_.reset();
     commit_.reset();
@@ -51,11 +62,10 @@ class ChannelDelivery : public ::testing::Test {
   caf::actor conversation_of(const std::string& customer) {
     stream_deps deps{store_.get(), commit_.get(), &cfg_, &metrics_,
                      caf::actor_cast<caf::actor>(*outbox_)};
-    auto conv = sys_->spawn(sb::conversation, conversation_id("m1", customer), deps,
-                            caf::actor_cast<caf::actor>(*self_));
+    auto conv = sys_->spawn(sb::conversation, conversation_id("m1", customer), deps, registry_);
     convs_.push_back(conv);
     (*self_)
-        ->request(conv, 1s, open_atom::value, std::string("m1"), customer)
+        ->request(conv, 5s, open_atom::value, std::string("m1"), customer)
         .receive([](std::string&) {}, [](caf::error&) { ADD_FAILURE() << "open failed"; });
     (*self_)->send(conv, assign_atom::value, std::string("a1"));
     return conv;
@@ -79,6 +89,7 @@ class ChannelDelivery : public ::testing::Test {
   caf::actor_system_config sys_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<caf::scoped_actor> self_;
+  caf::actor registry_;
   std::unique_ptr<caf::scoped_actor> outbox_;
   std::vector<caf::actor> convs_;
 };

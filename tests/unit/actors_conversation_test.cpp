@@ -91,15 +91,22 @@ class Conversation : public ::testing::Test {
     ASSERT_TRUE(asked) << "the conversation never asked the registry for its pool";
   }
 
-  void expect_route() {
+  // Plays registry and pool for one routing; the pool answers `agent` ("" = queued).
+  void expect_route(const std::string& agent = "") {
     answer_pool_lookup();
     bool routed = false;
+    auto check = [&](const std::string& conv, const std::string& cust) {
+      routed = true;
+      EXPECT_EQ(conv, conv_id_);
+      EXPECT_EQ(cust, kCustomer);
+    };
     (*pool_)->receive(
-        [&](route_atom, const std::string& conv, const std::string& cust) {
-          routed = true;
-          EXPECT_EQ(conv, conv_id_);
-          EXPECT_EQ(cust, kCustomer);
+        // An open waits for the pool's answer; a customer's first write only tells the pool.
+        [&](route_atom, const std::string& conv, const std::string& cust, bool) {
+          check(conv, cust);
+          return agent;
         },
+        [&](route_atom, const std::string& conv, const std::string& cust) { check(conv, cust); },
         caf::after(1s) >> [] {});
     EXPECT_TRUE(routed) << "no route_atom reached the pool";
   }
@@ -126,12 +133,14 @@ class Conversation : public ::testing::Test {
             caf::after(100ms) >> [] {});
   }
 
-  boost::json::object open() {
+  // open_atom's answer. An open that (re)opens waits for its routing: with `route` the test
+  // plays registry and pool for it (the pool answering `agent`) before the answer arrives.
+  boost::json::object open(bool route = false, const std::string& agent = "") {
     std::string out = "{}";
-    (*client_)
-        ->request(conv_, 1s, open_atom::value, kMerchant, kCustomer)
-        .receive([&](std::string& json) { out = std::move(json); },
-                 [&](caf::error& err) { ADD_FAILURE() << "open: " << sys_->render(err); });
+    auto answer = (*client_)->request(conv_, 5s, open_atom::value, kMerchant, kCustomer);
+    if (route) expect_route(agent);
+    answer.receive([&](std::string& json) { out = std::move(json); },
+                   [&](caf::error& err) { ADD_FAILURE() << "open: " << sys_->render(err); });
     return boost::json::parse(out).as_object();
   }
 
@@ -208,12 +217,11 @@ class Conversation : public ::testing::Test {
 };
 
 TEST_F(Conversation, OpenIsUnassignedAndRoutesOnce) {
-  auto first = open();
+  auto first = open(true);
   EXPECT_EQ(first.at("status").as_string(), "unassigned");
   EXPECT_TRUE(first.at("created").as_bool());
   EXPECT_EQ(first.at("id").as_string(), conv_id_);
   EXPECT_EQ(first.at("stream").as_string(), conv_stream(conv_id_));
-  expect_route();
 
   auto second = open();
   EXPECT_EQ(second.at("status").as_string(), "unassigned");
@@ -222,8 +230,18 @@ TEST_F(Conversation, OpenIsUnassignedAndRoutesOnce) {
   EXPECT_EQ(stored_status("unassigned"), "unassigned");
 }
 
+TEST_F(Conversation, OpenAnswersWithTheAgentThePoolChose) {
+  auto opened = open(true, "alice");
+  EXPECT_EQ(opened.at("status").as_string(), "in_progress");
+  EXPECT_EQ(stored_status("in_progress"), "in_progress");
+  assign("alice");  // the pool's own assign_atom, arriving second, changes nothing
+  auto after = open();
+  EXPECT_EQ(after.at("status").as_string(), "in_progress");
+  EXPECT_EQ(store_->last_seq(conv_stream(conv_id_)), 2u) << "unassigned, in_progress: no repeat";
+}
+
 TEST_F(Conversation, AFailedPoolLookupIsRetriedSoTheConversationStillGetsRouted) {
-  open();
+  auto answer = (*client_)->request(conv_, 5s, open_atom::value, kMerchant, kCustomer);
   int lookups = 0;
   // The first lookup fails (e.g. the pool's owner is restarting); the retry is answered.
   (*registry_)
@@ -234,6 +252,10 @@ TEST_F(Conversation, AFailedPoolLookupIsRetriedSoTheConversationStillGetsRouted)
           },
           caf::after(1s) >> [] {});
   ASSERT_EQ(lookups, 1);
+  bool answered = false;
+  answer.receive([&](std::string&) { answered = true; },
+                 [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
+  EXPECT_TRUE(answered) << "the opener is answered even when routing has to wait";
   (*registry_)
       ->receive(
           [&](cluster::resolve_atom, const std::string& key) -> caf::actor {
@@ -251,8 +273,7 @@ TEST_F(Conversation, AFailedPoolLookupIsRetriedSoTheConversationStillGetsRouted)
 }
 
 TEST_F(Conversation, ResolveAnswersOnceTheResolvedStatusIsDurable) {
-  open();
-  expect_route();
+  open(true);
   assign("a1");
   ASSERT_EQ(stored_status("in_progress"), "in_progress");
   ASSERT_EQ(resolve(agent("a1")), "");
@@ -264,8 +285,7 @@ TEST_F(Conversation, ResolveAnswersOnceTheResolvedStatusIsDurable) {
 }
 
 TEST_F(Conversation, AssignResolveAndReopen) {
-  open();
-  expect_route();
+  open(true);
 
   assign("alice");
   auto status = open();  // an open of a live conversation only reports its status
@@ -303,8 +323,7 @@ TEST_F(Conversation, AssignResolveAndReopen) {
 }
 
 TEST_F(Conversation, ResolveByNotAssignedAgentWhileQueued) {
-  open();
-  expect_route();
+  open(true);
   // Unassigned: any agent of the merchant sees it, but only the assigned one may resolve.
   EXPECT_EQ(resolve(agent("alice")), "not_assigned");
   assign("alice");
@@ -316,8 +335,7 @@ TEST_F(Conversation, AccessThroughTheActor) {
   std::string code;
   history(customer(), &code);
   EXPECT_EQ(code, "not_found");  // not opened yet
-  open();
-  expect_route();
+  open(true);
   history(customer(), &code);
   EXPECT_EQ(code, "");
   history(customer("cust2"), &code);
