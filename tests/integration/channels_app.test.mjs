@@ -2,7 +2,7 @@
 // the merchant's webhook; the app backend posts its users' messages with a service key
 // (idempotent by id); agents' replies go out to the webhook signed with HMAC-SHA256, retried
 // through the outbox while the receiver answers 503, delivered once per id.
-import { after, before, test as nodeTest } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sb from './lib/daemon.mjs';
 import * as chat from './lib/chat.mjs';
@@ -19,26 +19,8 @@ let aliceTok; // agent m1
 let alice;
 let u1; // {conv, seq, id} of u1's first message
 
-// test() whose failure, when the daemon died meanwhile, carries the daemon's exit and stderr
-// (an ASan report, say): otherwise only "socket closed" would show.
-function test(name, fn) {
-  return nodeTest(name, async (t) => {
-    try {
-      return await fn(t);
-    } catch (err) {
-      // A connection failure may be the daemon dying: give it a moment to finish its report.
-      const wait = /fetch failed|ECONNREFUSED|ECONNRESET|closed|socket/i.test(String(err?.message)) ? 3000 : 100;
-      const exited = d?.rec ? await Promise.race([d.rec.exited, sb.sleep(wait).then(() => null)]) : null;
-      if (exited) {
-        // A sanitizer report: its headline, first frames and summary; else the stderr tail.
-        const lines = d.stderr().split('\n');
-        const key = lines.filter((l) => /ERROR: |SUMMARY: |^\s+#[0-3] /.test(l)).slice(0, 12).map((l) => l.slice(0, 300));
-        err.message += `\n--- switchboard exited (code ${exited.code}, signal ${exited.signal}); stderr ---\n${key.length ? key.join('\n') : d.stderr().slice(-3000)}`;
-      }
-      throw err;
-    }
-  });
-}
+// Failures carry the daemon's exit and sanitizer report when it died meanwhile.
+const test = ch.daemonAwareTest(() => d);
 
 before(async () => {
   hook = await ch.startWebhookReceiver(SECRET);

@@ -4,6 +4,7 @@
 // server here listens on 127.0.0.1:0 and is closed by its close().
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { test as nodeTest } from 'node:test';
 import * as sb from './daemon.mjs';
 import * as chat from './chat.mjs';
 
@@ -364,4 +365,27 @@ export async function conversationOf(url, merchantTok, customer) {
 export async function storedMessagesOf(url, merchantTok, customer) {
   const c = await conversationOf(url, merchantTok, customer);
   return c ? chat.fullHistory(url, merchantTok, c.id) : [];
+}
+
+// test() whose failure, when the daemon (`getDaemon()`) died meanwhile, carries its exit and
+// stderr (an ASan report, say): otherwise only "socket closed" would show.
+export function daemonAwareTest(getDaemon) {
+  return (name, fn) =>
+    nodeTest(name, async (t) => {
+      try {
+        return await fn(t);
+      } catch (err) {
+        const d = getDaemon();
+        // A connection failure may be the daemon dying: give it a moment to finish its report.
+        const wait = /fetch failed|ECONNREFUSED|ECONNRESET|closed|socket/i.test(String(err?.message)) ? 3000 : 100;
+        const exited = d?.rec ? await Promise.race([d.rec.exited, sb.sleep(wait).then(() => null)]) : null;
+        if (exited) {
+          // A sanitizer report: its headline, first frames and summary; else the stderr tail.
+          const lines = d.stderr().split('\n');
+          const key = lines.filter((l) => /ERROR: |SUMMARY: |^\s+#[0-3] /.test(l)).slice(0, 12).map((l) => l.slice(0, 300));
+          err.message += `\n--- switchboard exited (code ${exited.code}, signal ${exited.signal}); stderr ---\n${key.length ? key.join('\n') : d.stderr().slice(-3000)}`;
+        }
+        throw err;
+      }
+    });
 }
