@@ -29,14 +29,6 @@ http_response text_response(unsigned status, std::string body, std::string type 
   return {status, std::move(body), std::move(type), {}};
 }
 
-// The HTTP status of a stream_errc code answered by a conversation.
-unsigned message_status(const std::string& code) {
-  if (code == "not_found") return 404;
-  if (code == "forbidden") return 403;
-  if (code == "unavailable") return 503;
-  return 400;
-}
-
 // Appends a channel's customer message to that customer's conversation (opening it), like a
 // customer's own `send`: the conversation applies the text rules and de-duplicates by id.
 void append_inbound(bridge& actors, const channels::inbound_message& m,
@@ -119,7 +111,7 @@ void http_api::wechat_callback(const http_request& req, const target_parts& part
             metrics_.count_channel_request("wechat", "refused");
             if (code == "unavailable")
               return reply(json_error(503, "unavailable", "not stored; WeChat will retry"));
-            return reply(json_error(message_status(code), code, error_message(r.error())));
+            return reply(error_response(r.error()));
           }
           metrics_.count_channel_request("wechat", r->duplicate ? "duplicate" : "accepted");
           reply(text_response(200, "success"));
@@ -131,12 +123,9 @@ void http_api::app_message(const http_request& req, responder reply) {
   auto caller = service_caller(req);
   if (auto* r = std::get_if<http_response>(&caller)) return reply(std::move(*r));
   const auto scope = std::get<0>(caller).first;
-  if (!req.content_type.starts_with("application/json"))
-    return reply(
-        json_error(415, "unsupported_media_type", "Content-Type must be application/json"));
-  auto err = codec::check_json_body(req.body, {cfg_.limits.max_body, cfg_.limits.max_json_depth});
-  if (!err.code.empty()) return reply(json_error(status_of(err.code), err.code, err.message));
-  auto parsed = channels::from_app(json::parse(req.body).as_object());
+  auto body = object_body(req, cfg_);
+  if (auto* r = std::get_if<http_response>(&body)) return reply(std::move(*r));
+  auto parsed = channels::from_app(std::get<json::object>(body));
   if (auto* e = std::get_if<codec::protocol_error>(&parsed))
     return reply(json_error(400, e->code, e->message));
   auto inbound = std::get<channels::inbound_message>(std::move(parsed));
@@ -149,22 +138,20 @@ void http_api::app_message(const http_request& req, responder reply) {
       metrics_.count_channel_request("app", "not_configured");
       return reply(json_error(404, "channel_not_configured", "no app channel for this merchant"));
     }
-    append_inbound(
-        actors_, inbound, app_timeout,
-        [this, reply, conv = conversation_id(inbound.merchant, inbound.customer),
-         id = inbound.client_id](caf::expected<append_result> r) {
-          if (!r) {
-            const auto code = error_code(r.error());
-            metrics_.count_channel_request("app", "refused");
-            return reply(json_error(message_status(code), code, error_message(r.error())));
-          }
-          metrics_.count_channel_request("app", r->duplicate ? "duplicate" : "accepted");
-          auto res = json_ok(201, "{\"conv\":" + codec::json_quote(conv) +
-                                      ",\"seq\":" + std::to_string(r->seq) +
-                                      ",\"id\":" + codec::json_quote(id) + "}");
-          if (r->duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
-          reply(std::move(res));
-        });
+    append_inbound(actors_, inbound, app_timeout,
+                   [this, reply, conv = conversation_id(inbound.merchant, inbound.customer),
+                    id = inbound.client_id](caf::expected<append_result> r) {
+                     if (!r) {
+                       metrics_.count_channel_request("app", "refused");
+                       return reply(error_response(r.error()));
+                     }
+                     metrics_.count_channel_request("app", r->duplicate ? "duplicate" : "accepted");
+                     auto res = json_ok(201, "{\"conv\":" + codec::json_quote(conv) +
+                                                 ",\"seq\":" + std::to_string(r->seq) +
+                                                 ",\"id\":" + codec::json_quote(id) + "}");
+                     if (r->duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
+                     reply(std::move(res));
+                   });
   });
 }
 
@@ -187,12 +174,9 @@ void http_api::channel_settings(const http_request& req, const codec::principal&
                             "no such channel '" + channel + "' (configurable: wechat, app)"));
   config::merchant_channels next;
   if (req.method == "PUT") {
-    if (!req.content_type.starts_with("application/json"))
-      return reply(
-          json_error(415, "unsupported_media_type", "Content-Type must be application/json"));
-    auto err = codec::check_json_body(req.body, {cfg_.limits.max_body, cfg_.limits.max_json_depth});
-    if (!err.code.empty()) return reply(json_error(status_of(err.code), err.code, err.message));
-    const auto body = json::parse(req.body).as_object();
+    auto checked = object_body(req, cfg_);
+    if (auto* r = std::get_if<http_response>(&checked)) return reply(std::move(*r));
+    const auto& body = std::get<json::object>(checked);
     std::string problem;
     if (*known == channels::channel::wechat) {
       auto w = channels::wechat_settings_from(body);
@@ -215,9 +199,7 @@ void http_api::channel_settings(const http_request& req, const codec::principal&
   actors_.ask<append_result>(
       channels_stream(merchant), caf::make_message(configure_atom::value, p.sub, channel, settings),
       settings_timeout, [reply, merchant, channel, shown](caf::expected<append_result> r) {
-        if (!r)
-          return reply(json_error(error_code(r.error()) == "invalid_field" ? 400 : 503,
-                                  error_code(r.error()), error_message(r.error())));
+        if (!r) return reply(error_response(r.error()));  // invalid_field 400, else 503
         auto view = json::parse(shown).as_object();
         json::object o{{"merchant", merchant}, {"channel", channel}, {"settings", view[channel]}};
         reply(json_ok(200, json::serialize(o)));

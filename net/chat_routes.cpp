@@ -16,19 +16,6 @@ namespace json = boost::json;
 constexpr auto chat_timeout = std::chrono::seconds(10);
 constexpr uint64_t max_history_page = 200;
 
-unsigned http_status(const std::string& code) {
-  if (code == "not_found" || code == "no_such_agent") return 404;
-  if (code == "forbidden") return 403;
-  if (code == "agent_unavailable" || code == "not_assigned") return 409;
-  if (code == "unavailable") return 503;
-  return 400;
-}
-
-http_response error_response(const caf::error& err) {
-  auto code = error_code(err);
-  return json_error(http_status(code), code, error_message(err));
-}
-
 chat_principal chat_who(const codec::principal& p) {
   return {p.sub, p.role, p.mid};
 }
@@ -38,16 +25,6 @@ std::function<void(caf::expected<std::string>)> answer(responder reply, unsigned
   return [reply, status](caf::expected<std::string> r) {
     reply(r ? json_ok(status, std::move(*r)) : error_response(r.error()));
   };
-}
-
-// The body as a JSON object after the common checks, or the error response.
-std::variant<json::object, http_response> object_body(const http_request& req,
-                                                      const config::settings& cfg) {
-  if (!req.content_type.starts_with("application/json"))
-    return json_error(415, "unsupported_media_type", "Content-Type must be application/json");
-  auto err = codec::check_json_body(req.body, {cfg.limits.max_body, cfg.limits.max_json_depth});
-  if (!err.code.empty()) return json_error(status_of(err.code), err.code, err.message);
-  return json::parse(req.body).as_object();
 }
 
 std::optional<std::string> string_field(const json::object& o, const char* name) {

@@ -1,6 +1,7 @@
 // Internal to net/: small helpers shared by the HTTP route files (http_api.cpp,
 // chat_routes.cpp). Beast-free; pure functions.
 #pragma once
+#include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <charconv>
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "actors/interfaces.hpp"
+#include "net/codec/frames.hpp"
 #include "net/http_api.hpp"
 
 namespace sb::net {
@@ -63,6 +66,32 @@ inline std::optional<uint64_t> parse_uint(std::string_view s) {
 // The HTTP status for a body-check error code of codec::check_json_body / parse_order.
 inline unsigned status_of(const std::string& code) {
   return code == "body_too_large" ? 413 : 400;
+}
+
+// The HTTP status of an actor's error code (actors/interfaces.hpp, error_code).
+inline unsigned http_status(const std::string& code) {
+  if (code == "not_found" || code == "no_such_agent") return 404;
+  if (code == "forbidden") return 403;
+  if (code == "agent_unavailable" || code == "not_assigned") return 409;
+  if (code == "unavailable") return 503;
+  return 400;
+}
+
+// An actor's error as the HTTP error response.
+inline http_response error_response(const caf::error& err) {
+  auto code = error_code(err);
+  return json_error(http_status(code), code, error_message(err));
+}
+
+// The body as a JSON object after the common checks (Content-Type, size, UTF-8, syntax,
+// depth, top-level object), or the error response.
+inline std::variant<boost::json::object, http_response> object_body(const http_request& req,
+                                                                    const config::settings& cfg) {
+  if (!req.content_type.starts_with("application/json"))
+    return json_error(415, "unsupported_media_type", "Content-Type must be application/json");
+  auto err = codec::check_json_body(req.body, {cfg.limits.max_body, cfg.limits.max_json_depth});
+  if (!err.code.empty()) return json_error(status_of(err.code), err.code, err.message);
+  return boost::json::parse(req.body).as_object();
 }
 
 }  // namespace sb::net
