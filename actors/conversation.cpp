@@ -6,6 +6,7 @@
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
 #include "net/channels/channel.hpp"
+#include "net/channels/delivery.hpp"
 #include "net/codec/chat_text.hpp"
 #include "net/codec/frames.hpp"
 
@@ -168,13 +169,13 @@ std::string outbound_delivery(const conversation_meta& meta, const std::string& 
                               const chat_principal& who, const std::string& text) {
   const auto channel = channels::channel_of_customer(meta.customer);
   if (who.role != "agent" || channel == channels::channel::web) return {};
-  json::object o{{"channel", channels::channel_name(channel)},
-                 {"merchant", meta.merchant},
-                 {"recipient", channels::channel_user(meta.customer)},
-                 {"conv", conv},
-                 {"from", who.sub},
-                 {"text", text}};
-  return json::serialize(o);
+  channels::outbound_message msg;
+  msg.merchant = meta.merchant;
+  msg.conv = conv;
+  msg.recipient = channels::channel_user(meta.customer);
+  msg.from = who.sub;
+  msg.text = text;
+  return channels::delivery_payload(channels::channel_name(channel), msg);
 }
 
 // Appends a message after the access and text checks; answers `rp`. `extra` is a JSON object

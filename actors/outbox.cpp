@@ -8,6 +8,7 @@
 #include "actors/outbox_sender.hpp"
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
+#include "net/channels/delivery.hpp"
 
 namespace sb {
 
@@ -23,21 +24,14 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string field(const json::object& o, const char* name) {
-  auto* v = o.if_contains(name);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 outbox_item make_item(storage::outbox_record record) {
   outbox_item item{std::move(record), {}, {}, {}, {}};
-  boost::system::error_code ec;
-  auto parsed = json::parse(item.record.payload, ec);
-  if (!ec && parsed.is_object()) {
-    const auto& o = parsed.as_object();
-    item.channel = field(o, "channel");
-    item.merchant = field(o, "merchant");
-    item.conv = field(o, "conv");
-    item.recipient = item.channel + "\n" + item.merchant + "\n" + field(o, "recipient");
+  const auto& r = item.record;
+  if (auto stored = channels::read_delivery_payload(r.payload, r.id, r.seq, r.created_ms)) {
+    item.channel = stored->channel;
+    item.merchant = stored->message.merchant;
+    item.conv = stored->message.conv;
+    item.recipient = item.channel + "\n" + item.merchant + "\n" + stored->message.recipient;
   }
   return item;
 }

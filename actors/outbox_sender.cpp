@@ -1,36 +1,26 @@
 #include "actors/outbox_sender.hpp"
 
-#include <boost/json.hpp>
-
 #include "actors/interfaces.hpp"
 #include "net/channels/app_outbound.hpp"
 #include "net/channels/channel.hpp"
+#include "net/channels/delivery.hpp"
 #include "net/channels/settings_json.hpp"
 
 namespace sb {
 
 namespace {
 
-namespace json = boost::json;
 using channels::delivery_outcome;
 using channels::delivery_status;
-
-std::string field(const json::object& o, const char* name) {
-  auto* v = o.if_contains(name);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 delivery_outcome deliver(const config::settings& cfg, channels::wechat_token_cache& tokens,
                          const std::string& payload, const std::string& id, uint64_t seq,
                          int64_t ts_ms, const std::string& settings_json) {
-  boost::system::error_code ec;
-  auto parsed = json::parse(payload, ec);
-  if (ec || !parsed.is_object()) return {delivery_status::permanent, "unreadable outbox record"};
-  const auto& o = parsed.as_object();
-  channels::outbound_message msg{id,    field(o, "merchant"),  field(o, "conv"), seq,
-                                 ts_ms, field(o, "recipient"), field(o, "from"), field(o, "text")};
+  auto stored = channels::read_delivery_payload(payload, id, seq, ts_ms);
+  if (!stored) return {delivery_status::permanent, "unreadable outbox record"};
+  const auto& msg = stored->message;
   auto settings = channels::settings_from_json(settings_json);
-  const auto channel = channels::parse_channel(field(o, "channel"));
+  const auto channel = channels::parse_channel(stored->channel);
   // A channel removed or not configured yet: keep the message; an operator may configure it.
   if (channel == channels::channel::wechat) {
     if (!settings || !settings->wechat)
@@ -42,7 +32,7 @@ delivery_outcome deliver(const config::settings& cfg, channels::wechat_token_cac
       return {delivery_status::retry, "no app channel configured for " + msg.merchant};
     return channels::app_deliver(msg, *settings->app, cfg.outbox.http_timeout);
   }
-  return {delivery_status::permanent, "unknown channel " + field(o, "channel")};
+  return {delivery_status::permanent, "unknown channel " + stored->channel};
 }
 
 }  // namespace

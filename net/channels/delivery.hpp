@@ -2,7 +2,9 @@
 // message is one agent reply in a conversation whose customer is on WeChat or an app.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace sb::channels {
 
@@ -27,5 +29,18 @@ struct delivery_outcome {
   delivery_status status = delivery_status::retry;
   std::string error;  // one line for /admin/outbox and logs; never holds secrets or tokens
 };
+
+// What an outbox record stores about a delivery (its payload, JSON): the channel's name and the
+// message without the entry's id, seq and time, which the record keeps itself.
+std::string delivery_payload(std::string_view channel, const outbound_message& msg);
+
+// The inverse: the channel's name and the message, completed with the entry's id, seq and
+// time; nullopt when the payload is not such a document.
+struct stored_delivery {
+  std::string channel;
+  outbound_message message;
+};
+std::optional<stored_delivery> read_delivery_payload(std::string_view payload, std::string id,
+                                                     uint64_t seq, int64_t ts_ms);
 
 }  // namespace sb::channels

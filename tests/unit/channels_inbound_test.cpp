@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "net/channels/delivery.hpp"
 #include "net/channels/inbound.hpp"
 
 namespace sb::channels {
@@ -95,6 +96,34 @@ TEST(ChannelNames, UnknownSourcesHaveNoChannel) {
   EXPECT_EQ(channel_of_customer("app:u"), channel::app);
   EXPECT_EQ(channel_of_customer("alice"), channel::web);
   EXPECT_EQ(channel_user("wx:o1"), "o1");
+}
+
+}  // namespace
+}  // namespace sb::channels
+
+namespace sb::channels {
+namespace {
+
+TEST(DeliveryPayload, RoundTripsTheMessageAndTakesIdSeqAndTimeFromTheRecord) {
+  outbound_message msg;
+  msg.merchant = "m1";
+  msg.conv = "c0123";
+  msg.recipient = "oUser";
+  msg.from = "alice";
+  msg.text = "见 <b> \"quoted\"";
+  auto back = read_delivery_payload(delivery_payload("wechat", msg), "e-1", 7, 1700000000000);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->channel, "wechat");
+  EXPECT_EQ(back->message.id, "e-1");
+  EXPECT_EQ(back->message.seq, 7u);
+  EXPECT_EQ(back->message.ts_ms, 1700000000000);
+  EXPECT_EQ(back->message.merchant, "m1");
+  EXPECT_EQ(back->message.conv, "c0123");
+  EXPECT_EQ(back->message.recipient, "oUser");
+  EXPECT_EQ(back->message.from, "alice");
+  EXPECT_EQ(back->message.text, msg.text);
+  EXPECT_FALSE(read_delivery_payload("not json", "e", 1, 1));
+  EXPECT_FALSE(read_delivery_payload("[1]", "e", 1, 1));
 }
 
 }  // namespace
