@@ -4,7 +4,7 @@
 
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
-#include "net/channels/settings_json.hpp"
+#include "channels/settings_json.hpp"
 
 namespace sb {
 

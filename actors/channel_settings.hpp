@@ -17,7 +17,7 @@ struct channel_settings_state {
 
 // Messages, besides durable_stream's:
 //   (get_atom)                                   -> std::string settings JSON (with secrets;
-//                                                   net/channels/settings_json.hpp)
+//                                                   channels/settings_json.hpp)
 //   (configure_atom, by, channel, settings_json) -> append_result once durable; channel is
 //        "wechat" or "app", settings_json that channel's settings ("" removes the channel)
 caf::behavior channel_settings(caf::stateful_actor<channel_settings_state>* self,

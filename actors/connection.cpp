@@ -4,7 +4,7 @@
 
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 namespace sb {
 
@@ -218,7 +218,7 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
 }  // namespace
 
 caf::behavior connection(caf::stateful_actor<connection_state>* self,
-                         std::weak_ptr<net::ws_sink> sink, codec::principal who,
+                         std::weak_ptr<socket_sink> sink, codec::principal who,
                          connection_deps deps) {
   self->state.sink = std::move(sink);
   self->state.who = std::move(who);

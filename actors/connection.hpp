@@ -1,7 +1,7 @@
 // The connection actor: one per WebSocket. Parses the client's frames, subscribes to the
 // streams its principal reads (found through the registry), forwards owners' frame batches
 // to the socket and the client's acks to the owners. Talks to its socket only through the
-// weak ws_sink handle; the socket talks to it only by (frame_atom, text) and (closed_atom).
+// weak socket_sink handle; the socket talks to it only by (frame_atom, text) and (closed_atom).
 #pragma once
 #include <chrono>
 #include <memory>
@@ -11,11 +11,11 @@
 #include <caf/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/socket_sink.hpp"
+#include "codec/jwt.hpp"
+#include "codec/metrics.hpp"
+#include "codec/rate_limiter.hpp"
 #include "config/config.hpp"
-#include "net/codec/jwt.hpp"
-#include "net/codec/metrics.hpp"
-#include "net/codec/rate_limiter.hpp"
-#include "net/ws_sink.hpp"
 
 namespace sb {
 
@@ -27,7 +27,7 @@ struct connection_deps {
 };
 
 struct connection_state {
-  std::weak_ptr<net::ws_sink> sink;
+  std::weak_ptr<socket_sink> sink;
   codec::principal who;
   bool greeted = false;
   std::vector<std::string> streams;                      // what the principal reads
@@ -40,7 +40,7 @@ struct connection_state {
 };
 
 caf::behavior connection(caf::stateful_actor<connection_state>* self,
-                         std::weak_ptr<net::ws_sink> sink, codec::principal who,
+                         std::weak_ptr<socket_sink> sink, codec::principal who,
                          connection_deps deps);
 
 }  // namespace sb

@@ -4,11 +4,11 @@
 
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
+#include "channels/channel.hpp"
+#include "channels/delivery.hpp"
 #include "cluster/registry.hpp"
-#include "net/channels/channel.hpp"
-#include "net/channels/delivery.hpp"
-#include "net/codec/chat_text.hpp"
-#include "net/codec/frames.hpp"
+#include "codec/chat_text.hpp"
+#include "codec/frames.hpp"
 
 namespace sb {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "actors/entry_id.hpp"
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 namespace sb {
 

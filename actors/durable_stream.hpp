@@ -15,8 +15,8 @@
 #include <caf/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "codec/metrics.hpp"
 #include "config/config.hpp"
-#include "net/codec/metrics.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/stream_store.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "net/codec/metrics.hpp"
+#include "codec/metrics.hpp"
 #include "storage/stream_store.hpp"
 
 namespace sb {

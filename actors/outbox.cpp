@@ -7,8 +7,8 @@
 
 #include "actors/outbox_sender.hpp"
 #include "actors/stream_names.hpp"
+#include "channels/delivery.hpp"
 #include "cluster/registry.hpp"
-#include "net/channels/delivery.hpp"
 
 namespace sb {
 

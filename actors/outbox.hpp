@@ -13,7 +13,7 @@
 
 #include "actors/durable_stream.hpp"
 #include "actors/outbox_queue.hpp"
-#include "net/channels/wechat_outbound.hpp"
+#include "channels/wechat_outbound.hpp"
 
 namespace sb {
 

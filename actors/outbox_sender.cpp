@@ -1,10 +1,10 @@
 #include "actors/outbox_sender.hpp"
 
 #include "actors/interfaces.hpp"
-#include "net/channels/app_outbound.hpp"
-#include "net/channels/channel.hpp"
-#include "net/channels/delivery.hpp"
-#include "net/channels/settings_json.hpp"
+#include "channels/app_outbound.hpp"
+#include "channels/channel.hpp"
+#include "channels/delivery.hpp"
+#include "channels/settings_json.hpp"
 
 namespace sb {
 

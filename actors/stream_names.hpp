@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/partition.hpp"
-#include "net/codec/jwt.hpp"
+#include "base/partition.hpp"
+#include "codec/jwt.hpp"
 
 namespace sb {
 
@@ -35,7 +35,7 @@ inline std::string pool_key(std::string_view merchant) {
 // A customer has one conversation per merchant; its id is derived, so a customer's stream is
 // known before the conversation is opened: "c" + 16 hex digits.
 inline std::string conversation_id(std::string_view merchant, std::string_view customer) {
-  const uint64_t h = cluster::fnv1a64(std::string(merchant) + "\n" + std::string(customer));
+  const uint64_t h = fnv1a64(std::string(merchant) + "\n" + std::string(customer));
   static constexpr char hex[] = "0123456789abcdef";
   std::string id = "c";
   for (int shift = 60; shift >= 0; shift -= 4) id += hex[(h >> shift) & 0xf];

@@ -96,7 +96,7 @@ void bridge::inspect(std::string stream, std::function<void(caf::expected<std::s
                              std::move(done));
 }
 
-caf::actor bridge::spawn_connection(std::weak_ptr<ws_sink> sink, codec::principal who,
+caf::actor bridge::spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
                                     connection_deps deps) {
   return sys_.spawn(sb::connection, std::move(sink), std::move(who), std::move(deps));
 }

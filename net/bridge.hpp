@@ -1,4 +1,4 @@
-// The asio → CAF half of the bridge (ws_sink.hpp is the other half). asio handlers call these
+// The asio → CAF half of the bridge (socket_sink.hpp is the other half). asio handlers call these
 // to reach actors; every call returns at once and never blocks an asio thread. Callbacks run on
 // a CAF thread, exactly once, and must only post back to asio. Beast-free.
 #pragma once
@@ -40,7 +40,7 @@ class bridge {
   // Asks the stream's owner for its live state (JSON).
   void inspect(std::string stream, std::function<void(caf::expected<std::string>)> done);
 
-  caf::actor spawn_connection(std::weak_ptr<ws_sink> sink, codec::principal who,
+  caf::actor spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
                               connection_deps deps);
   void frame(const caf::actor& conn, std::string text);
   void closed(const caf::actor& conn);

@@ -2,15 +2,15 @@
 // account callback, the app channel's inbound messages, channel settings and the outbox for
 // admins. Inbound channel messages become customer messages of principals "wx:<openid>" and
 // "app:<user>" in the conversation actors, like any customer's; this file verifies the
-// channel's own authentication, translates through the adapters of net/channels/ and maps
+// channel's own authentication, translates through the adapters of channels/ and maps
 // answers to what each channel expects.
 #include <boost/json.hpp>
 
 #include "actors/stream_names.hpp"
-#include "net/channels/channel.hpp"
-#include "net/channels/inbound.hpp"
-#include "net/channels/settings_json.hpp"
-#include "net/codec/frames.hpp"
+#include "channels/channel.hpp"
+#include "channels/inbound.hpp"
+#include "channels/settings_json.hpp"
+#include "codec/frames.hpp"
 #include "net/http_api.hpp"
 #include "net/http_support.hpp"
 

@@ -4,7 +4,7 @@
 #include <boost/json.hpp>
 
 #include "actors/stream_names.hpp"
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 #include "net/http_api.hpp"
 #include "net/http_support.hpp"
 

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "actors/stream_names.hpp"
-#include "net/channels/channel.hpp"
-#include "net/codec/frames.hpp"
+#include "channels/channel.hpp"
+#include "codec/frames.hpp"
 #include "net/http_support.hpp"
 #include "web/assets.hpp"
 

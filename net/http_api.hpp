@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "actors/connection.hpp"
+#include "codec/jwt.hpp"
+#include "codec/metrics.hpp"
+#include "codec/rate_limiter.hpp"
 #include "config/config.hpp"
 #include "net/bridge.hpp"
-#include "net/codec/jwt.hpp"
-#include "net/codec/metrics.hpp"
-#include "net/codec/rate_limiter.hpp"
 
 namespace sb::net {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "actors/interfaces.hpp"
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 #include "net/http_api.hpp"
 
 namespace sb::net {

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "codec/metrics.hpp"
 #include "config/config.hpp"
 #include "net/bridge.hpp"
-#include "net/codec/metrics.hpp"
 
 namespace sb::net {
 

@@ -1,5 +1,5 @@
 // One WebSocket: the socket side of a connection actor. Reads text frames and hands them to
-// the actor; implements ws_sink so the actor's frames are written in order with one write in
+// the actor; implements socket_sink so the actor's frames are written in order with one write in
 // flight. Buffers are released while idle, to keep idle connections small.
 #include <deque>
 
@@ -7,7 +7,8 @@
 
 namespace sb::net {
 
-class websocket_session : public ws_sink, public std::enable_shared_from_this<websocket_session> {
+class websocket_session : public socket_sink,
+                          public std::enable_shared_from_this<websocket_session> {
  public:
   websocket_session(beast::tcp_stream&& stream, server_context& ctx, ip_slots::slot slot)
       : ws_(std::move(stream)), ctx_(ctx), slot_(std::move(slot)) {

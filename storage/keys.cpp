@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "cluster/partition.hpp"
+#include "base/partition.hpp"
 
 namespace sb::storage::keys {
 namespace {
@@ -34,7 +34,7 @@ std::string stream_prefix(record_type type, std::string_view stream) {
   if (stream.find('\0') != std::string_view::npos) {
     throw std::invalid_argument("stream name contains a NUL byte");
   }
-  std::string out = type_prefix(cluster::partition_of(stream), type);
+  std::string out = type_prefix(partition_of(stream), type);
   out.append(stream);
   out.push_back('\0');
   return out;

@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cluster/partition.hpp"
+#include "base/partition.hpp"
 #include "schema/record.capnp.h"
 #include "storage/keys.hpp"
 
@@ -192,7 +192,7 @@ constexpr size_t purge_chunk = 1024;
 // Calls visit(key, value) for every record of `type`, partition by partition, in key order.
 template <typename Visit>
 void scan_type(rocksdb::DB& db, record_type type, const char* what, Visit&& visit) {
-  for (uint32_t partition = 0; partition < cluster::partition_count; ++partition) {
+  for (uint32_t partition = 0; partition < partition_count; ++partition) {
     const std::string lower = keys::type_prefix(static_cast<uint16_t>(partition), type);
     const std::string upper = keys::prefix_end(lower);
     const rocksdb::Slice lower_bound(lower), upper_bound(upper);

@@ -12,6 +12,8 @@ packages=(
   libpugixml-dev
   # web pages and browser tests
   libjs-bootstrap5 chromium
+  # cluster: coordination service and the load balancer of the dev cluster
+  etcd-server etcd-client nginx-light
   # process inspection used by tests and benchmarks
   procps curl
 )

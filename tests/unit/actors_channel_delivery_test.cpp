@@ -14,8 +14,8 @@
 #include "actors/interfaces.hpp"
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
+#include "codec/metrics.hpp"
 #include "config/config.hpp"
-#include "net/codec/metrics.hpp"
 #include "storage/group_commit.hpp"
 #include "tests/unit/storage_test_support.hpp"
 

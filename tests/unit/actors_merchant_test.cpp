@@ -19,11 +19,11 @@
 #include "actors/connection.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/merchant.hpp"
+#include "actors/socket_sink.hpp"
 #include "cluster/registry.hpp"
+#include "codec/metrics.hpp"
+#include "codec/rate_limiter.hpp"
 #include "config/config.hpp"
-#include "net/codec/metrics.hpp"
-#include "net/codec/rate_limiter.hpp"
-#include "net/ws_sink.hpp"
 #include "storage/group_commit.hpp"
 #include "tests/unit/storage_test_support.hpp"
 
@@ -553,7 +553,7 @@ TEST_F(Merchant, PollTimesOutWithTheSameCursor) {
 
 // The connection actor in front of a merchant: a fake socket records what it is sent, and a
 // scoped actor plays the registry so each test decides when an owner is found.
-class fake_socket : public net::ws_sink {
+class fake_socket : public socket_sink {
  public:
   void send(std::vector<std::shared_ptr<const std::string>> frames) override {
     std::lock_guard lock(mutex_);
@@ -587,7 +587,7 @@ class MerchantConnection : public Merchant {
   // Starts the connection of merchant user `sub` of m1; `registry` answers its resolves.
   caf::actor spawn_connection(caf::scoped_actor& registry, const std::string& sub) {
     connection_deps deps{handle(registry), &cfg_, &metrics_, &limiter_};
-    auto conn = sys_->spawn(sb::connection, std::weak_ptr<net::ws_sink>(socket_),
+    auto conn = sys_->spawn(sb::connection, std::weak_ptr<socket_sink>(socket_),
                             codec::principal{sub, "merchant", "m1", 0}, deps);
     connections_.push_back(conn);
     return conn;

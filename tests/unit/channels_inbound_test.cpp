@@ -4,8 +4,8 @@
 
 #include <boost/json.hpp>
 
-#include "net/channels/delivery.hpp"
-#include "net/channels/inbound.hpp"
+#include "channels/delivery.hpp"
+#include "channels/inbound.hpp"
 
 namespace sb::channels {
 namespace {

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "net/channels/app_outbound.hpp"
-#include "net/channels/http_client.hpp"
-#include "net/channels/wechat_outbound.hpp"
+#include "channels/app_outbound.hpp"
+#include "channels/http_client.hpp"
+#include "channels/wechat_outbound.hpp"
 #include "tests/unit/channels_fake_server.hpp"
 
 namespace sb::channels {

@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "net/channels/settings_json.hpp"
+#include "channels/settings_json.hpp"
 
 namespace sb::channels {
 namespace {

@@ -9,9 +9,9 @@
 
 #include <boost/json.hpp>
 
-#include "net/channels/wechat_inbound.hpp"
-#include "net/codec/chat_text.hpp"
-#include "net/codec/utf8.hpp"
+#include "channels/wechat_inbound.hpp"
+#include "codec/chat_text.hpp"
+#include "codec/utf8.hpp"
 
 namespace sb::channels {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "net/codec/chat_text.hpp"
+#include "codec/chat_text.hpp"
 
 namespace sb::codec {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 namespace sb::codec {
 namespace {

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "net/codec/jwt.hpp"
+#include "codec/jwt.hpp"
 
 namespace sb::codec {
 namespace {

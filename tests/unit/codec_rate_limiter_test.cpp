@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "net/codec/rate_limiter.hpp"
+#include "codec/rate_limiter.hpp"
 
 namespace sb::codec {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "net/codec/utf8.hpp"
+#include "codec/utf8.hpp"
 
 namespace sb::codec {
 namespace {

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "cluster/partition.hpp"
+#include "base/partition.hpp"
 #include "storage/keys.hpp"
 
 namespace sb::storage::keys {
@@ -16,14 +16,14 @@ std::string bytes(std::initializer_list<int> values) {
 }
 
 TEST(StorageKeys, EntryKeyIsPartitionTypeStreamNulSeq) {
-  const uint16_t p = cluster::partition_of("orders:m1");
+  const uint16_t p = partition_of("orders:m1");
   const std::string expected =
       bytes({p >> 8, p & 0xff, 'E'}) + "orders:m1" + bytes({0, 0, 0, 0, 0, 0, 0, 0x01, 0x02});
   EXPECT_EQ(entry_key("orders:m1", 0x0102), expected);
 }
 
 TEST(StorageKeys, CursorAndIdempotencyKeysEndWithTheirSuffix) {
-  const uint16_t p = cluster::partition_of("conv:c7");
+  const uint16_t p = partition_of("conv:c7");
   EXPECT_EQ(cursor_key("conv:c7", "agent:a1"),
             bytes({p >> 8, p & 0xff, 'C'}) + "conv:c7" + bytes({0}) + "agent:a1");
   EXPECT_EQ(idempotency_key("conv:c7", "k-1"),

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "cluster/partition.hpp"
+#include "base/partition.hpp"
 #include "storage/keys.hpp"
 #include "storage/stream_store.hpp"
 #include "tests/unit/storage_test_support.hpp"
@@ -29,7 +29,7 @@ std::vector<uint64_t> seqs(const std::vector<stored_entry>& entries) {
 std::string same_partition_longer_name(const std::string& stream) {
   for (int i = 0;; ++i) {
     std::string candidate = stream + std::to_string(i);
-    if (cluster::partition_of(candidate) == cluster::partition_of(stream)) return candidate;
+    if (partition_of(candidate) == partition_of(stream)) return candidate;
   }
 }
 

@@ -1,6 +1,6 @@
 // perform(): one io_context per call, every step asynchronous and run only until the call's
 // single deadline, after which the socket is closed. Called from the outbox's sender threads.
-#include "net/channels/http_client.hpp"
+#include "channels/http_client.hpp"
 
 #include <openssl/ssl.h>
 

@@ -1,4 +1,4 @@
-#include "net/channels/settings_json.hpp"
+#include "channels/settings_json.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,8 +1,8 @@
-#include "net/channels/inbound.hpp"
+#include "channels/inbound.hpp"
 
 #include <boost/json.hpp>
 
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 namespace sb::channels {
 

@@ -1,4 +1,4 @@
-#include "net/channels/delivery.hpp"
+#include "channels/delivery.hpp"
 
 #include <boost/json.hpp>
 

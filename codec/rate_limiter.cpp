@@ -1,4 +1,4 @@
-#include "net/codec/rate_limiter.hpp"
+#include "codec/rate_limiter.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "net/codec/utf8.hpp"
+#include "codec/utf8.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -1,12 +1,12 @@
 // App webhook delivery. app_deliver runs on the outbox's sender threads.
-#include "net/channels/app_outbound.hpp"
+#include "channels/app_outbound.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <boost/json.hpp>
 
-#include "net/channels/http_client.hpp"
+#include "channels/http_client.hpp"
 
 namespace sb::channels {
 

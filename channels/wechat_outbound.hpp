@@ -13,8 +13,8 @@
 #include <utility>
 #include <variant>
 
+#include "channels/delivery.hpp"
 #include "config/config.hpp"
-#include "net/channels/delivery.hpp"
 
 namespace sb::channels {
 

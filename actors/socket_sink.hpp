@@ -1,17 +1,17 @@
-// The CAF → asio half of the bridge: what a connection actor may do to its socket. Beast-free.
-// Implemented by websocket_session; every member is safe from any thread (it posts onto the
-// session's strand and never blocks). Actors hold it only as a weak_ptr.
+// The port a connection actor writes to (the CAF → asio half of the bridge). Owned by actors/
+// (the consumer); implemented by net/websocket_session. Every member is safe from any thread (it
+// posts onto the session's strand and never blocks). Actors hold it only as a weak_ptr.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace sb::net {
+namespace sb {
 
-class ws_sink {
+class socket_sink {
  public:
-  virtual ~ws_sink() = default;
+  virtual ~socket_sink() = default;
   // Queues text frames, written in order and coalesced per wake-up. A socket whose queue
   // exceeds limits.max_outbound_bytes is closed with 1008 (a reader too slow to keep up).
   virtual void send(std::vector<std::shared_ptr<const std::string>> frames) = 0;
@@ -19,4 +19,4 @@ class ws_sink {
   virtual void close(uint16_t code) = 0;
 };
 
-}  // namespace sb::net
+}  // namespace sb

@@ -1,4 +1,4 @@
-#include "net/channels/channel.hpp"
+#include "channels/channel.hpp"
 
 namespace sb::channels {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "channels/delivery.hpp"
 #include "config/config.hpp"
-#include "net/channels/delivery.hpp"
 
 namespace sb::channels {
 

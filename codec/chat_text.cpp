@@ -1,6 +1,6 @@
-#include "net/codec/chat_text.hpp"
+#include "codec/chat_text.hpp"
 
-#include "net/codec/utf8.hpp"
+#include "codec/utf8.hpp"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "net/codec/metrics.hpp"
+#include "codec/metrics.hpp"
 
 #include <cstdio>
 

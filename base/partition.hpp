@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace sb::cluster {
+namespace sb {
 
 // Fixed for the life of a data directory: changing it re-keys every record.
 inline constexpr uint16_t partition_count = 256;
@@ -23,4 +23,4 @@ inline uint16_t partition_of(std::string_view stream) {
   return static_cast<uint16_t>(fnv1a64(stream) % partition_count);
 }
 
-}  // namespace sb::cluster
+}  // namespace sb

@@ -9,9 +9,9 @@
 
 #include <boost/json/object.hpp>
 
-#include "net/channels/channel.hpp"
-#include "net/channels/wechat_inbound.hpp"
-#include "net/codec/frames.hpp"
+#include "channels/channel.hpp"
+#include "channels/wechat_inbound.hpp"
+#include "codec/frames.hpp"
 
 namespace sb::channels {
 

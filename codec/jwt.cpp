@@ -1,4 +1,4 @@
-#include "net/codec/jwt.hpp"
+#include "codec/jwt.hpp"
 
 #include <array>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <openssl/hmac.h>
 #include <boost/json.hpp>
 
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 namespace sb::codec {
 

@@ -1,4 +1,4 @@
-#include "net/codec/frames.hpp"
+#include "codec/frames.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "net/codec/utf8.hpp"
+#include "codec/utf8.hpp"
 
 namespace sb::codec {
 

@@ -1,6 +1,6 @@
 // WeChat official-account inbound adapter: signature, plaintext XML parsing, passive text reply
 // and the customer-message view of a callback. Pure functions; safe from any thread.
-#include "net/channels/wechat_inbound.hpp"
+#include "channels/wechat_inbound.hpp"
 
 #include <algorithm>
 #include <array>
@@ -11,10 +11,10 @@
 #include <boost/json.hpp>
 #include <pugixml.hpp>
 
-#include "net/channels/channel.hpp"
-#include "net/codec/frames.hpp"
-#include "net/codec/jwt.hpp"
-#include "net/codec/utf8.hpp"
+#include "channels/channel.hpp"
+#include "codec/frames.hpp"
+#include "codec/jwt.hpp"
+#include "codec/utf8.hpp"
 
 namespace sb::channels {
 

@@ -1,6 +1,6 @@
 // WeChat customer-service messages and the access-token cache. Called from the outbox's
 // sender threads; the cache is shared between them.
-#include "net/channels/wechat_outbound.hpp"
+#include "channels/wechat_outbound.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include <exception>
 #include <initializer_list>
 
-#include "net/channels/http_client.hpp"
+#include "channels/http_client.hpp"
 
 namespace sb::channels {
 
