@@ -17,6 +17,7 @@
 #include "actors/janitor.hpp"
 #include "actors/merchant.hpp"
 #include "actors/outbox.hpp"
+#include "cluster/cluster_node.hpp"
 #include "cluster/registry.hpp"
 #include "config/config.hpp"
 #include "net/bridge.hpp"
@@ -104,23 +105,44 @@ int main(int argc, char** argv) {
                                        : std::max(1u, std::thread::hardware_concurrency()));
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Nodes reach each other's actors through the middleman. CAF 0.17 turns heartbeats off by
+  // default, which never notices a hung peer; every node must use the same values.
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval", caf::timespan{settings.cluster.heartbeat});
+  cfg.set("middleman.connection-timeout", caf::timespan{settings.cluster.connection_timeout});
+  const bool clustered = !settings.cluster.etcd.empty();
+  // Without etcd the node runs alone and owns every partition (a static table).
+  auto view = clustered ? std::make_shared<sb::cluster::cluster_view>(settings.node.id)
+                        : sb::cluster::cluster_view::standalone_table(settings.node.id);
   int exit_code = 0;
   {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
+    deps.serves = [view](uint16_t p) { return view->serves(p); };
     // The outbox reloads pending deliveries now; it finds channel settings once it has the
     // registry, whose owners in turn hand it new deliveries.
     auto outbox = sys.spawn(sb::outbox, deps, &wechat_tokens);
     deps.outbox = outbox;
-    auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps));
+    auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps), view);
     caf::anon_send(outbox, registry);
-    auto janitor = sys.spawn<caf::detached>(sb::janitor, store.get(),
-                                            std::chrono::milliseconds(std::chrono::minutes(10)));
+    auto janitor = sys.spawn<caf::detached>(
+        sb::janitor, store.get(), std::chrono::milliseconds(std::chrono::minutes(10)), deps.serves);
     sb::net::bridge actors(sys, registry);
     actors.set_outbox(outbox);
+    std::unique_ptr<sb::cluster::cluster_node> node;
     {
       sb::net::server server(settings, metrics, actors);
-      if (auto err = server.listen(); !err.empty()) {
+      std::string err = server.listen();
+      if (err.empty() && clustered) {
+        // Joined once the HTTP port is known: other nodes send handoffs to it.
+        node = std::make_unique<sb::cluster::cluster_node>(
+            view, sb::cluster::cluster_node::deps{
+                      &sys, registry, outbox, store.get(), &commit, &settings,
+                      settings.node.listen_host + ":" + std::to_string(server.port())});
+        err = node->start();
+      }
+      actors.set_cluster(view, node.get());
+      if (!err.empty()) {
         exit_code = fail(err);
       } else {
         std::printf("switchboard listening on http://%s:%u\n", settings.node.listen_host.c_str(),
@@ -139,6 +161,8 @@ int main(int argc, char** argv) {
         if (waiter.joinable()) waiter.join();
       }
     }
+    // Leave the cluster (the member key goes at once) before the actors stop.
+    if (node) node->stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(janitor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(outbox, caf::exit_reason::user_shutdown);

@@ -12,6 +12,9 @@ namespace {
 
 using self_ptr = caf::stateful_actor<connection_state>*;
 constexpr auto request_timeout = std::chrono::seconds(10);
+constexpr auto resubscribe_delay = std::chrono::milliseconds(250);
+using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 // Typing events are relayed at most this often per conversation and connection.
 constexpr auto typing_interval = std::chrono::milliseconds(1000);
 
@@ -55,18 +58,22 @@ bool reads(self_ptr self, const std::string& stream) {
   return std::find(streams.begin(), streams.end(), stream) != streams.end();
 }
 
-// Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame.
+// Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame
+// (and `on_fail`, if given, decides what happens next).
 template <class F>
 void with_owner(self_ptr self, const connection_deps& deps, const std::string& key,
-                std::string_view ref, F then) {
+                std::string_view ref, F then, std::function<void()> on_fail = nullptr) {
   self->request(deps.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
       .then([then](caf::actor owner) mutable { then(std::move(owner)); },
-            [self, key, ref = std::string(ref)](caf::error&) {
-              send_error(self, "unavailable", key + " is unavailable; retry", ref);
+            [self, key, ref = std::string(ref), on_fail](caf::error& err) {
+              send_error(self, error_code(err), key + " is unavailable; retry", ref);
+              if (on_fail) on_fail();
             });
 }
 
-// Resolves the stream's owner and subscribes this connection, resuming after `resume`.
+// Resolves the stream's owner and subscribes this connection, resuming after `resume`. An owner
+// that cannot be found now (its node is down, its partition is moving) is an error frame and
+// a retry later: the socket stays open and the stream resumes where it stopped.
 void subscribe(self_ptr self, const connection_deps& deps, const std::string& stream,
                uint64_t resume, bool has_resume) {
   self->request(deps.registry, std::chrono::seconds(5), cluster::resolve_atom::value, stream)
@@ -74,6 +81,7 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
           [self, stream, resume, has_resume](caf::actor owner) {
             auto& st = self->state;
             if (!reads(self, stream)) return;  // unfollowed meanwhile
+            st.unavailable.erase(stream);
             self->monitor(owner);
             st.owners[stream] = owner;
             self->send(owner, subscribe_atom::value, caf::actor_cast<caf::actor>(self), st.who.sub,
@@ -83,10 +91,50 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
               st.early_acks.erase(it);
             }
           },
-          [self, stream](caf::error&) {
-            send_error(self, "unavailable", "stream " + stream + " is unavailable", "hello");
-            if (auto sink = self->state.sink.lock()) sink->close(1011);
+          [self, stream](caf::error& err) {
+            auto& st = self->state;
+            if (!reads(self, stream)) return;
+            // One error frame per outage, not one per retry.
+            if (st.unavailable.insert(stream).second)
+              send_error(self, error_code(err), "stream " + stream + " is unavailable; retrying",
+                         "hello");
+            self->delayed_send(self, resubscribe_delay, resubscribe_atom::value, stream);
           });
+}
+
+// Joins the agent's pool (following the conversations it assigns) and monitors it: a pool that
+// moves to another node or restarts is joined again, so the agent never looks offline. The
+// first join starts the connection's streams (state.start_after_join).
+void join_pool(self_ptr self, const connection_deps& deps) {
+  auto retry = [self] { self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value); };
+  with_owner(
+      self, deps, pool_key(self->state.who.mid), "hello",
+      [self, deps, retry](caf::actor pool) {
+        self->request(pool, request_timeout, join_atom::value, self->state.who.sub,
+                      caf::actor_cast<caf::actor>(self))
+            .then(
+                [self, deps, pool](std::vector<std::string>& convs) {
+                  auto& st = self->state;
+                  self->monitor(pool);
+                  st.pool = pool;
+                  const bool started = !st.start_after_join;
+                  for (auto& c : convs)
+                    if (!reads(self, c)) {
+                      st.streams.push_back(c);
+                      if (started) subscribe(self, deps, c, 0, false);
+                    }
+                  if (auto start = std::move(st.start_after_join)) {
+                    st.start_after_join = nullptr;
+                    start();
+                  }
+                },
+                [self, retry](caf::error& err) {
+                  send_error(self, error_code(err), "the agent pool is unavailable; retrying",
+                             "hello");
+                  retry();
+                });
+      },
+      retry);
 }
 
 void start_streams(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
@@ -115,19 +163,8 @@ void on_hello(self_ptr self, const connection_deps& deps, const codec::client_fr
   }
   // Agents also read the conversations assigned to them: the pool knows which, and from now on
   // tells this connection about new ones (follow) and lost ones (unfollow).
-  with_owner(self, deps, pool_key(st.who.mid), "hello", [self, deps, f](caf::actor pool) {
-    self->request(pool, request_timeout, join_atom::value, self->state.who.sub,
-                  caf::actor_cast<caf::actor>(self))
-        .then(
-            [self, deps, f](std::vector<std::string>& convs) {
-              for (auto& c : convs)
-                if (!reads(self, c)) self->state.streams.push_back(std::move(c));
-              start_streams(self, deps, f);
-            },
-            [self](caf::error&) {
-              send_error(self, "unavailable", "the agent pool is unavailable", "hello");
-            });
-  });
+  st.start_after_join = [self, deps, f] { start_streams(self, deps, f); };
+  join_pool(self, deps);
 }
 
 void on_ack(self_ptr self, const codec::client_frame& f) {
@@ -225,6 +262,10 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
   // An owner that stopped (idle, or failed storage) is found again; resume where we were.
   // Until the new owner is found, acks wait in early_acks instead of going to the dead one.
   self->set_down_handler([self, deps](const caf::down_msg& msg) {
+    if (self->state.pool && self->state.pool.address() == msg.source) {
+      self->state.pool = nullptr;
+      return join_pool(self, deps);
+    }
     auto& owners = self->state.owners;
     auto it = std::find_if(owners.begin(), owners.end(),
                            [&](const auto& entry) { return entry.second.address() == msg.source; });
@@ -257,6 +298,14 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
           st.owners.erase(it);
         }
         st.sent.erase(stream);
+      },
+      [self, deps](resubscribe_atom, const std::string& stream) {
+        auto& st = self->state;
+        if (reads(self, stream) && !st.owners.contains(stream))
+          subscribe(self, deps, stream, st.sent[stream], st.sent[stream] > 0);
+      },
+      [self, deps](rejoin_atom) {
+        if (!self->state.pool) join_pool(self, deps);
       },
       [self](closed_atom) { self->quit(); },
   };

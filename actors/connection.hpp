@@ -4,7 +4,9 @@
 // weak socket_sink handle; the socket talks to it only by (frame_atom, text) and (closed_atom).
 #pragma once
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -34,6 +36,9 @@ struct connection_state {
   std::unordered_map<std::string, caf::actor> owners;    // stream → owner, once resolved
   std::unordered_map<std::string, uint64_t> early_acks;  // acks sent before the owner was found
   std::unordered_map<std::string, uint64_t> sent;        // stream → last seq sent to the socket
+  std::set<std::string> unavailable;       // streams whose owner cannot be reached right now
+  caf::actor pool;                         // agents: the pool they joined (monitored)
+  std::function<void()> start_after_join;  // agents: starts the streams once joined
   // conv → when a typing event was last relayed (they are throttled, not refused)
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_typing;
   static inline const char* name = "sb.connection";

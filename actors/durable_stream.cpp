@@ -1,5 +1,7 @@
 #include "actors/durable_stream.hpp"
 
+#include <map>
+
 #include <algorithm>
 
 #include "actors/entry_id.hpp"
@@ -364,12 +366,27 @@ bool durable_stream::idle() const {
 
 std::string durable_stream::describe() const {
   std::string out = "{\"stream\":" + codec::json_quote(stream_);
+  out += ",\"seq\":" + std::to_string(durable_seq_);
   out += ",\"last_seq\":" + std::to_string(durable_seq_);
   out += ",\"in_flight\":" + std::to_string(in_flight_.size() + unflushed_.size());
   out += ",\"waiting_polls\":" + std::to_string(polls_.size());
   out += ",\"mailbox\":" + std::to_string(self_->mailbox().size());
-  out += ",\"subscribers\":[";
+  // Every principal with a cursor or a live subscription: acked, and how many entries it has
+  // not acked yet (sbctl's per-principal view).
+  std::map<std::string, uint64_t> principals;
+  for (const auto& [principal, seq] : acked_) principals[principal] = seq;
+  for (const auto& [addr, sub] : subscribers_) principals.emplace(sub.principal, 0);
+  out += ",\"principals\":[";
   bool first = true;
+  for (const auto& [principal, acked] : principals) {
+    out += first ? "" : ",";
+    first = false;
+    out += "{\"principal\":" + codec::json_quote(principal) +
+           ",\"acked\":" + std::to_string(acked) +
+           ",\"unacked\":" + std::to_string(durable_seq_ > acked ? durable_seq_ - acked : 0) + "}";
+  }
+  out += "],\"subscribers\":[";
+  first = true;
   for (const auto& [addr, sub] : subscribers_) {
     auto it = acked_.find(sub.principal);
     const uint64_t floor = it == acked_.end() ? 0 : it->second;

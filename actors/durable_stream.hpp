@@ -29,6 +29,9 @@ struct stream_deps {
   const config::settings* cfg = nullptr;
   codec::metrics* metrics = nullptr;
   caf::actor outbox;  // takes (outbox_atom, id, stream, seq, created_ms, payload) once durable
+  // The partitions this node serves, for node-wide background work (the outbox, the janitor);
+  // empty = every partition (a node running alone).
+  storage::stream_store::partition_filter serves;
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;

@@ -7,7 +7,8 @@
 namespace sb {
 
 caf::behavior janitor(caf::event_based_actor* self, storage::stream_store* store,
-                      std::chrono::milliseconds every) {
+                      std::chrono::milliseconds every,
+                      storage::stream_store::partition_filter serves) {
   self->delayed_send(self, every, tick_atom::value);
   return {
       [=](tick_atom) {
@@ -15,7 +16,7 @@ caf::behavior janitor(caf::event_based_actor* self, storage::stream_store* store
         const auto now_ms =
             duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
         try {
-          store->purge_expired_idempotency(now_ms);
+          store->purge_expired_idempotency(now_ms, serves);
         } catch (const std::exception& e) {
           std::fprintf(stderr, "switchboard: idempotency purge failed: %s\n", e.what());
         }

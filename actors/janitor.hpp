@@ -1,5 +1,6 @@
 // The janitor: a detached actor (its own thread, so RocksDB scans never hold up a scheduler
-// thread) that periodically deletes expired idempotency records.
+// thread) that periodically deletes expired idempotency records of the partitions this node
+// serves (`serves`; empty = all), so two nodes never sweep one partition.
 #pragma once
 #include <chrono>
 
@@ -11,6 +12,7 @@
 namespace sb {
 
 caf::behavior janitor(caf::event_based_actor* self, storage::stream_store* store,
-                      std::chrono::milliseconds every);
+                      std::chrono::milliseconds every,
+                      storage::stream_store::partition_filter serves = {});
 
 }  // namespace sb

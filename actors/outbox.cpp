@@ -194,7 +194,9 @@ json::object describe(const outbox_item& item, bool in_flight) {
 caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
                      channels::wechat_token_cache* tokens) {
   auto& st = self->state;
-  for (auto& record : deps.store->outbox()) admit(self, make_item(std::move(record)));
+  // Only the partitions this node serves: another node sends the rest (a clustered node
+  // serves none yet and loads each partition as it acquires it).
+  for (auto& record : deps.store->outbox(deps.serves)) admit(self, make_item(std::move(record)));
   for (size_t i = 0; i < deps.cfg->outbox.senders; ++i)
     st.idle_senders.push_back(
         self->spawn<caf::detached + caf::linked>(outbox_sender, deps.cfg, tokens));
@@ -212,6 +214,31 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
       },
       [self, deps](tick_atom) {
         self->state.timer_at = 0;
+        dispatch(self, deps);
+      },
+      [self, deps](cluster::acquire_atom, uint16_t p) {
+        for (auto& record : deps.store->outbox([p](uint16_t q) { return q == p; }))
+          admit(self, make_item(std::move(record)));
+        update_gauges(self, deps);
+        dispatch(self, deps);
+      },
+      [self, deps](cluster::release_atom, uint16_t p) {
+        // The partition moved with its records: the new owner sends them. One in flight here
+        // may still arrive (at-least-once); its result is then not written (finish ignores it).
+        auto& st = self->state;
+        for (auto it = st.items.begin(); it != st.items.end();) {
+          if (partition_of(it->second.record.stream) != p) {
+            ++it;
+            continue;
+          }
+          if (it->second.record.failed)
+            --st.failed;
+          else
+            st.queue.remove(it->second.recipient, position_of(it->second));
+          if (st.sending.count(it->first)) st.queue.release(it->second.recipient);
+          it = st.items.erase(it);
+        }
+        update_gauges(self, deps);
         dispatch(self, deps);
       },
       [self](list_atom, const std::string& merchant) {

@@ -46,6 +46,8 @@ struct outbox_state {
 //        a failed delivery is tried again now / any delivery not in flight is deleted;
 //        merchant "*" or the delivery's merchant, else not_found (like a missing id)
 //   (inspect_atom)                                          -> std::string JSON summary
+//   (cluster::acquire_atom, uint16_t p) / (release_atom, p)  this node started / stopped
+//        serving partition p: load its deliveries / forget them (the new owner sends them)
 caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
                      channels::wechat_token_cache* tokens);
 

@@ -1,18 +1,35 @@
-// The per-node registry: the only way to reach the actor that owns a stream. `resolve` finds
-// the owner of a stream key or spawns it on first use (exactly one owner per key on this
-// node). Today every owner is local; the cluster step places owners on other nodes by
-// partition and returns remote handles here, without touching connections or owners.
+// The per-node registry: the only way to reach the actor that owns a stream key. `resolve`
+// answers the owner's handle wherever it lives: spawned here when this node serves the key's
+// partition, asked of the owner node's registry over the middleman when another node does,
+// and a cluster error (cluster_errors.hpp) when nobody serves it right now. A node never
+// spawns an owner for a partition it does not serve. Registries of all nodes form a full mesh:
+// the node with the smaller id dials (peer_dialer), the other learns of it by `hello`; a peer
+// registry's down_msg is how a lost node is noticed (CAF 0.17 has no node_down_msg).
 #pragma once
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
+#include "cluster/cluster_view.hpp"
+
 namespace sb::cluster {
 
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using local_resolve_atom = caf::atom_constant<caf::atom("lresolve")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using dialed_atom = caf::atom_constant<caf::atom("dialed")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using seal_atom = caf::atom_constant<caf::atom("seal")>;
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using owners_atom = caf::atom_constant<caf::atom("owners")>;
+using gather_atom = caf::atom_constant<caf::atom("gather")>;
+using connected_atom = caf::atom_constant<caf::atom("connected")>;
 
 // Spawns the owner of `stream` (e.g. a merchant actor for "orders:m1"), or returns an
 // invalid handle when no actor kind owns such a stream.
@@ -22,12 +39,37 @@ using owner_factory =
 struct registry_state {
   std::unordered_map<std::string, caf::actor> owners;
   std::unordered_map<caf::actor_addr, std::string> streams_by_owner;
+  std::map<std::string, caf::actor> peers;  // node id → its registry
+  std::unordered_map<caf::actor_addr, std::string> principal_by_connection;
+  // Seals in progress: partition → owners still to stop, and who waits for them.
+  struct seal {
+    size_t remaining = 0;
+    caf::response_promise done;
+  };
+  std::map<uint16_t, seal> seals;
   static inline const char* name = "sb.registry";
 };
 
 // Messages:
-//   (resolve_atom, std::string stream) -> caf::actor   (error sec::invalid_argument if no owner
-//   kind) (count_atom) -> size_t                               live owners on this node
-caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory);
+//   (resolve_atom, std::string key)        -> caf::actor, or a cluster error / invalid_argument
+//   (local_resolve_atom, std::string key)  -> caf::actor, only if this node serves the key
+//                                             (from peers), else cluster_errc::moved/moving
+//   (count_atom)                           -> size_t live owners on this node
+//   (dialed_atom, node, registry)          from peer_dialer: a connected peer registry
+//   (hello_atom, node, registry)           from a peer that dialed us
+//   (seal_atom, uint16_t p)                -> bool, once every owner of p here has stopped
+//                                             (the view already refuses p)
+//   (connected_atom, caf::actor conn, principal)  a WebSocket connection on this node
+//   (stats_atom)                           -> std::string JSON {node, owners, connections}
+//   (owners_atom, std::string kind)        -> std::string JSON array of this node's actors
+//   (gather_atom, caf::message query)      -> std::vector<std::string>: the query (stats or
+//                                             owners) answered by this node and every peer
+//                                             (peers that do not answer in time are left out)
+// `view` may be null: then every key is local (unit tests).
+caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory,
+                       std::shared_ptr<cluster_view> view = nullptr);
+
+// The actor kind owning a key ("orders:m1" → "merchant"), "" if none.
+std::string kind_of_key(std::string_view key);
 
 }  // namespace sb::cluster

@@ -164,8 +164,28 @@ const std::map<std::string, setter>& setters() {
        [](settings& s, const std::string& v) { return parse_number(v, s.node.io_threads); }},
       {"node.actor_threads",
        [](settings& s, const std::string& v) { return parse_number(v, s.node.actor_threads); }},
-      {"cluster.seeds",
-       [](settings& s, const std::string& v) { return (s.cluster.seeds = split(v, ',')), true; }},
+      {"cluster.etcd",
+       [](settings& s, const std::string& v) { return (s.cluster.etcd = split(v, ',')), true; }},
+      {"cluster.listen",
+       [](settings& s, const std::string& v) {
+         return parse_host_port(v, s.cluster.listen_host, s.cluster.listen_port);
+       }},
+      {"cluster.prefix",
+       [](settings& s, const std::string& v) {
+         return v.starts_with("/") && !v.ends_with("/") && (s.cluster.prefix = v, true);
+       }},
+      {"cluster.lease_ttl",
+       [](settings& s, const std::string& v) { return parse_seconds(v, s.cluster.lease_ttl); }},
+      {"cluster.heartbeat",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.cluster.heartbeat); }},
+      {"cluster.connection_timeout",
+       [](settings& s, const std::string& v) {
+         return parse_millis(v, s.cluster.connection_timeout);
+       }},
+      {"cluster.moves_in_flight",
+       [](settings& s, const std::string& v) {
+         return parse_number(v, s.cluster.moves_in_flight);
+       }},
       {"auth.secret", [](settings& s, const std::string& v) { return (s.auth.secret = v), true; }},
       {"auth.service_keys",
        [](settings& s, const std::string& v) {
@@ -378,7 +398,8 @@ std::string from_command_line(int argc, char** argv, settings& s) {
   static const std::map<std::string, std::string> flag_keys{{"--node-id", "node.id"},
                                                             {"--listen", "node.listen"},
                                                             {"--data-dir", "node.data_dir"},
-                                                            {"--seeds", "cluster.seeds"}};
+                                                            {"--cluster-listen", "cluster.listen"},
+                                                            {"--etcd", "cluster.etcd"}};
   for (const auto& [flag, value] : flags) {
     std::string err;
     if (flag == "--set") {
@@ -426,6 +447,16 @@ std::string validate(const settings& s) {
     return "outbox.retry_base must be >= 10ms and outbox.retry_max >= outbox.retry_base";
   if (s.outbox.http_timeout.count() < 100) return "outbox.http_timeout must be at least 100ms";
   if (s.outbox.senders == 0 || s.outbox.senders > 64) return "outbox.senders must be 1..64";
+  for (const auto& url : s.cluster.etcd)
+    if (!url.starts_with("http://")) return "cluster.etcd: expected http://host:port URLs";
+  if (!s.cluster.etcd.empty() && s.cluster.listen_port == 0)
+    return "cluster.listen needs a fixed port: the other nodes dial it";
+  if (s.cluster.lease_ttl.count() < 1 || s.cluster.lease_ttl.count() > 60)
+    return "cluster.lease_ttl must be 1s..60s";
+  if (s.cluster.heartbeat.count() < 10 || s.cluster.connection_timeout < 2 * s.cluster.heartbeat)
+    return "cluster.heartbeat must be >= 10ms and cluster.connection_timeout >= 2 heartbeats";
+  if (s.cluster.moves_in_flight == 0 || s.cluster.moves_in_flight > 256)
+    return "cluster.moves_in_flight must be 1..256";
   return "";
 }
 

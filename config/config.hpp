@@ -48,7 +48,17 @@ struct settings {
     size_t actor_threads = 0;  // CAF scheduler threads, 0 = one per core
   } node;
   struct cluster_t {
-    std::vector<std::string> seeds;  // host:port of other nodes
+    // etcd client URLs (http://host:port); empty = the node runs alone (static partition table).
+    std::vector<std::string> etcd;
+    std::string listen_host = "127.0.0.1";  // the middleman's port for the other nodes
+    uint16_t listen_port = 9090;
+    std::string prefix = "/switchboard";  // every etcd key of this cluster starts with it
+    std::chrono::seconds lease_ttl{3};    // member keys vanish this long after a node died
+    // Middleman heartbeats: a peer silent for connection_timeout is dropped (CAF 0.17 defaults
+    // both to 0, which never notices a hung peer). Identical on every node.
+    std::chrono::milliseconds heartbeat{500};
+    std::chrono::milliseconds connection_timeout{5000};
+    size_t moves_in_flight = 8;  // partitions the controller moves at once on join or drain
   } cluster;
   struct auth_t {
     std::string secret;  // HS256 key for JWTs; required (>= 32 bytes) outside dev mode
@@ -121,7 +131,8 @@ std::string load_file(const std::string& path, settings& s);
 // Applies one dotted key (e.g. "node.listen"). Returns an error line or "".
 std::string set_key(settings& s, const std::string& key, const std::string& value);
 
-// Parses the command line of the contract (--config, --node-id, --listen, --data-dir, --seeds,
+// Parses the command line of the contract (--config, --node-id, --listen, --data-dir,
+// --cluster-listen, --etcd,
 // --set key=value). The config file is loaded first, flags override it. Returns "" or an error.
 std::string from_command_line(int argc, char** argv, settings& s);
 

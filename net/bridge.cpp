@@ -1,5 +1,6 @@
 #include "net/bridge.hpp"
 
+#include "cluster/cluster_errors.hpp"
 #include "cluster/registry.hpp"
 
 namespace sb::net {
@@ -7,34 +8,54 @@ namespace sb::net {
 namespace {
 
 constexpr auto resolve_timeout = std::chrono::seconds(5);
+// A partition being handed over answers `moving` for a moment (the contract allows a pause
+// of up to 2 s): the request is retried this often until `move_patience` has passed.
+constexpr auto move_retry = std::chrono::milliseconds(50);
+constexpr auto move_patience = std::chrono::milliseconds(2500);
+using retry_atom_t = caf::atom_constant<caf::atom("bretry")>;
 
 // Resolves the owner of `stream`, then sends it `msg` as a request and hands the reply to
-// `done`. An owner that stopped between resolve and request (idle stop) is resolved once more.
+// `done`. An owner that stopped between resolve and request (idle stop, or sealed by a move) is
+// resolved again, and a partition that is moving is waited for, until `give_up`.
 template <class Result>
 void request_owner(caf::event_based_actor* self, caf::actor registry, std::string stream,
                    caf::message msg, std::chrono::milliseconds timeout,
-                   std::function<void(caf::expected<Result>)> done, int attempts_left) {
+                   std::function<void(caf::expected<Result>)> done,
+                   std::chrono::steady_clock::time_point give_up) {
+  auto again = [=](caf::error err) {
+    if (std::chrono::steady_clock::now() >= give_up) return done(std::move(err));
+    self->delayed_send(self, move_retry, retry_atom_t::value);
+    self->become(caf::keep_behavior, [=](retry_atom_t) {
+      self->unbecome();
+      request_owner<Result>(self, registry, stream, msg, timeout, done, give_up);
+    });
+  };
   self->request(registry, resolve_timeout, cluster::resolve_atom::value, stream)
       .then(
           [=](caf::actor owner) {
             self->request(owner, timeout, msg)
                 .then([=](Result& r) { done(std::move(r)); },
                       [=](caf::error& err) {
-                        if (err == caf::sec::request_receiver_down && attempts_left > 0)
-                          request_owner<Result>(self, registry, stream, msg, timeout, done,
-                                                attempts_left - 1);
+                        if (err == caf::sec::request_receiver_down)
+                          again(std::move(err));
                         else
                           done(std::move(err));
                       });
           },
-          [=](caf::error& err) { done(std::move(err)); });
+          [=](caf::error& err) {
+            if (cluster::retryable(err))
+              again(std::move(err));
+            else
+              done(std::move(err));
+          });
 }
 
 template <class Result>
 void one_request(caf::event_based_actor* self, caf::actor registry, std::string stream,
                  caf::message msg, std::chrono::milliseconds timeout,
                  std::function<void(caf::expected<Result>)> done) {
-  request_owner<Result>(self, registry, stream, msg, timeout, done, 1);
+  request_owner<Result>(self, registry, stream, msg, timeout, done,
+                        std::chrono::steady_clock::now() + move_patience);
 }
 
 // One short-lived actor per request: asio threads cannot wait for replies themselves. (The
@@ -61,17 +82,24 @@ template void bridge::ask<std::string>(std::string, caf::message, std::chrono::m
 template void bridge::ask<append_result>(std::string, caf::message, std::chrono::milliseconds,
                                          std::function<void(caf::expected<append_result>)>);
 
+template <class Result>
 void bridge::ask_actor(caf::actor target, caf::message msg, std::chrono::milliseconds timeout,
-                       std::function<void(caf::expected<std::string>)> done) {
+                       std::function<void(caf::expected<std::type_identity_t<Result>>)> done) {
   sys_.spawn(
       [](caf::event_based_actor* self, caf::actor target, caf::message msg,
-         std::chrono::milliseconds timeout, std::function<void(caf::expected<std::string>)> done) {
+         std::chrono::milliseconds timeout, std::function<void(caf::expected<Result>)> done) {
         self->request(target, timeout, msg)
-            .then([=](std::string& r) { done(std::move(r)); },
+            .then([=](Result& r) { done(std::move(r)); },
                   [=](caf::error& err) { done(std::move(err)); });
       },
       std::move(target), std::move(msg), timeout, std::move(done));
 }
+
+template void bridge::ask_actor<std::string>(caf::actor, caf::message, std::chrono::milliseconds,
+                                             std::function<void(caf::expected<std::string>)>);
+template void bridge::ask_actor<std::vector<std::string>>(
+    caf::actor, caf::message, std::chrono::milliseconds,
+    std::function<void(caf::expected<std::vector<std::string>>)>);
 
 void bridge::append(std::string stream, append_request req,
                     std::function<void(caf::expected<append_result>)> done) {
@@ -98,7 +126,11 @@ void bridge::inspect(std::string stream, std::function<void(caf::expected<std::s
 
 caf::actor bridge::spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
                                     connection_deps deps) {
-  return sys_.spawn(sb::connection, std::move(sink), std::move(who), std::move(deps));
+  auto principal = who.sub;
+  auto conn = sys_.spawn(sb::connection, std::move(sink), std::move(who), std::move(deps));
+  // Counted and listed per node by the registry (GET /admin/nodes, sbctl actors).
+  caf::anon_send(registry_, cluster::connected_atom::value, conn, std::move(principal));
+  return conn;
 }
 
 void bridge::frame(const caf::actor& conn, std::string text) {

@@ -10,6 +10,8 @@
 
 #include "actors/connection.hpp"
 #include "actors/interfaces.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/cluster_view.hpp"
 
 namespace sb::net {
 
@@ -30,9 +32,11 @@ class bridge {
   void ask(std::string key, caf::message msg, std::chrono::milliseconds timeout,
            std::function<void(caf::expected<Result>)> done);
 
-  // Sends `msg` as a request to a node-wide actor (the outbox) and hands the answer to `done`.
+  // Sends `msg` as a request to a node-wide actor (the outbox, the registry) and hands the
+  // answer to `done`. Result is std::string or std::vector<std::string>.
+  template <class Result = std::string>
   void ask_actor(caf::actor target, caf::message msg, std::chrono::milliseconds timeout,
-                 std::function<void(caf::expected<std::string>)> done);
+                 std::function<void(caf::expected<std::type_identity_t<Result>>)> done);
   // The node's outbox (actors/outbox.hpp); set once by main before serving.
   void set_outbox(caf::actor outbox) { outbox_ = std::move(outbox); }
   const caf::actor& outbox() const { return outbox_; }
@@ -47,10 +51,21 @@ class bridge {
 
   const caf::actor& registry() const { return registry_; }
 
+  // The cluster: the view always (a static table when alone), the node only with --etcd. Set
+  // once by main before serving.
+  void set_cluster(std::shared_ptr<cluster::cluster_view> view, cluster::cluster_node* node) {
+    view_ = std::move(view);
+    node_ = node;
+  }
+  const std::shared_ptr<cluster::cluster_view>& view() const { return view_; }
+  cluster::cluster_node* cluster_node() const { return node_; }
+
  private:
   caf::actor_system& sys_;
   caf::actor registry_;
   caf::actor outbox_;
+  std::shared_ptr<cluster::cluster_view> view_;
+  cluster::cluster_node* node_ = nullptr;
 };
 
 }  // namespace sb::net

@@ -85,7 +85,11 @@ void http_api::handle(http_request req, responder reply) {
   if (!parts.ok) return reply(json_error(400, "bad_request", "malformed request target"));
   const auto& path = parts.path;
   if (path == "/healthz") return reply(json_ok(200, R"({"status":"ok"})"));
-  if (path == "/readyz") return reply(json_ok(200, R"({"status":"ready"})"));
+  if (path == "/readyz") return reply(readiness());
+  if (path.starts_with("/internal/") || path == "/admin/nodes" ||
+      path.starts_with("/admin/nodes/") || path == "/admin/actors" ||
+      path.starts_with("/admin/actors/") || path.starts_with("/admin/streams/"))
+    return cluster_route(req, parts, std::move(reply));
   if (auto r = limit(ip_limiter_, req.client_ip); r.status) return reply(std::move(r));
   if (path == "/metrics") return reply({200, metrics_.render(), "text/plain; version=0.0.4", {}});
   if (path == "/api/orders") {
@@ -162,6 +166,8 @@ void http_api::post_order(const http_request& req, responder reply) {
   actors_.append(orders_stream(order.merchant),
                  append_request{"order", std::move(order.data), req.idempotency_key},
                  [reply](caf::expected<append_result> r) {
+                   if (!r && error_code(r.error()) == "owner_unavailable")
+                     return reply(error_response(r.error()));
                    if (!r)
                      return reply(json_error(503, "unavailable",
                                              "the order was not stored; retry with the same "
@@ -203,6 +209,8 @@ void http_api::poll(const http_request& req, responder reply) {
   const uint64_t capped = std::min<uint64_t>(*timeout_s, cfg_.limits.max_poll_timeout.count());
   actors_.poll(stream, p.sub, after, !cursor.empty(), static_cast<uint32_t>(capped * 1000), p.role,
                [reply](caf::expected<poll_result> r) {
+                 if (!r && error_code(r.error()) == "owner_unavailable")
+                   return reply(error_response(r.error()));
                  if (!r) return reply(json_error(503, "unavailable", "stream unavailable"));
                  std::string body = "{\"entries\":[";
                  for (size_t i = 0; i < r->frames.size(); ++i) {

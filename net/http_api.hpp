@@ -28,6 +28,7 @@ struct http_request {
   bool has_idempotency_key = false;
   std::string body;
   std::string client_ip;
+  std::string node_signature;  // X-Switchboard-Signature of a handoff chunk between nodes
 };
 
 struct http_response {
@@ -81,6 +82,16 @@ class http_api {
   // A service caller's scope ("*" or a merchant) and principal, or the error to answer.
   std::variant<std::pair<std::string, std::string>, http_response> service_caller(
       const http_request& req);
+  // The cluster: /readyz, the internal handoff endpoint, /admin/nodes…, /admin/actors…,
+  // /admin/streams/… (net/cluster_routes.cpp).
+  http_response readiness() const;
+  void cluster_route(const http_request& req, const target_parts& parts, responder reply);
+  void import_chunk(const http_request& req, const target_parts& parts, const std::string& p,
+                    responder reply);
+  void list_nodes(responder reply);
+  void list_actors(const target_parts& parts, responder reply);
+  void inspect_actor(const std::string& key, const std::string& kind, responder reply);
+  void drain_node(const std::string& node, bool draining, responder reply);
   http_response static_file(const std::string& path) const;
   // The JWT principal of the request, or the 401 to answer.
   std::variant<codec::principal, http_response> jwt_principal(const http_request& req) const;

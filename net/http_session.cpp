@@ -70,6 +70,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     r.target = std::string(req.target());
     r.authorization = std::string(req[http::field::authorization]);
     r.content_type = std::string(req[http::field::content_type]);
+    r.node_signature = std::string(req["X-Switchboard-Signature"]);
     if (auto it = req.find("Idempotency-Key"); it != req.end()) {
       r.has_idempotency_key = true;
       r.idempotency_key = std::string(it->value());

@@ -73,14 +73,16 @@ inline unsigned http_status(const std::string& code) {
   if (code == "not_found" || code == "no_such_agent") return 404;
   if (code == "forbidden") return 403;
   if (code == "agent_unavailable" || code == "not_assigned") return 409;
-  if (code == "unavailable") return 503;
+  if (code == "unavailable" || code == "owner_unavailable") return 503;
   return 400;
 }
 
-// An actor's error as the HTTP error response.
+// An actor's error as the HTTP error response; a 503 says when to try again.
 inline http_response error_response(const caf::error& err) {
   auto code = error_code(err);
-  return json_error(http_status(code), code, error_message(err));
+  auto response = json_error(http_status(code), code, error_message(err));
+  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 // The body as a JSON object after the common checks (Content-Type, size, UTF-8, syntax,

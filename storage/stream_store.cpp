@@ -189,10 +189,13 @@ std::string one_line(std::string s) {
 
 constexpr size_t purge_chunk = 1024;
 
-// Calls visit(key, value) for every record of `type`, partition by partition, in key order.
+// Calls visit(key, value) for every record of `type`, partition by partition, in key order,
+// in the partitions `include` accepts (all when it is empty).
 template <typename Visit>
-void scan_type(rocksdb::DB& db, record_type type, const char* what, Visit&& visit) {
+void scan_type(rocksdb::DB& db, record_type type, const char* what,
+               const stream_store::partition_filter& include, Visit&& visit) {
   for (uint32_t partition = 0; partition < partition_count; ++partition) {
+    if (include && !include(static_cast<uint16_t>(partition))) continue;
     const std::string lower = keys::type_prefix(static_cast<uint16_t>(partition), type);
     const std::string upper = keys::prefix_end(lower);
     const rocksdb::Slice lower_bound(lower), upper_bound(upper);
@@ -353,11 +356,11 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   return status.ok() ? std::string() : status.ToString();
 }
 
-std::vector<outbox_record> stream_store::outbox() const {
+std::vector<outbox_record> stream_store::outbox(const partition_filter& include) const {
   std::vector<outbox_record> out;
   aligned_buffer buffer;
   scan_type(
-      *db_, record_type::outbox, "outbox scan",
+      *db_, record_type::outbox, "outbox scan", include,
       [&](const rocksdb::Slice&, const rocksdb::Slice& value) {
         out.push_back(decode<schema::OutboxItem>(buffer, value, [](schema::OutboxItem::Reader r) {
           return outbox_record{.id = text(r.getId()),
@@ -374,11 +377,11 @@ std::vector<outbox_record> stream_store::outbox() const {
   return out;
 }
 
-size_t stream_store::purge_expired_idempotency(int64_t now_ms) {
+size_t stream_store::purge_expired_idempotency(int64_t now_ms, const partition_filter& include) {
   size_t purged = 0;
   std::vector<std::string> expired;
   aligned_buffer buffer;
-  scan_type(*db_, record_type::idempotency, "purge",
+  scan_type(*db_, record_type::idempotency, "purge", include,
             [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
               if (expires_at_ms(buffer, value) > now_ms) return;
               expired.push_back(key.ToString());
@@ -403,6 +406,94 @@ size_t stream_store::purge_still_expired(const std::vector<std::string>& keys, i
   // Not synced: a delete lost in a crash is redone by the next sweep.
   check("purge", db_->Write(rocksdb::WriteOptions(), &batch));
   return batch.Count();
+}
+
+namespace {
+
+// [0xff 0xff]['F'][partition u16 BE]: node-local metadata. 0xffff is never a partition
+// (partition_count is far below it), so no partition range ever contains these keys.
+std::string fence_key(uint16_t p) {
+  std::string key =
+      "\xff\xff"
+      "F";
+  key.push_back(static_cast<char>(p >> 8));
+  key.push_back(static_cast<char>(p & 0xff));
+  return key;
+}
+
+std::string partition_begin(uint16_t p) {
+  std::string key;
+  key.push_back(static_cast<char>(p >> 8));
+  key.push_back(static_cast<char>(p & 0xff));
+  return key;
+}
+
+bool in_partition(std::string_view key, uint16_t p) {
+  return key.size() > 2 && static_cast<uint8_t>(key[0]) == (p >> 8) &&
+         static_cast<uint8_t>(key[1]) == (p & 0xff);
+}
+
+}  // namespace
+
+void stream_store::export_partition(
+    uint16_t p, const std::function<void(std::string_view, std::string_view)>& visit) const {
+  const std::string lower = partition_begin(p);
+  const std::string upper = keys::prefix_end(lower);
+  const rocksdb::Slice lower_bound(lower), upper_bound(upper);
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  ro.iterate_lower_bound = &lower_bound;
+  ro.iterate_upper_bound = &upper_bound;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(lower); it->Valid(); it->Next())
+      visit(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()));
+    rocksdb::Status status = it->status();
+    db_->ReleaseSnapshot(snapshot);
+    check("partition export", status);
+  }
+}
+
+std::string stream_store::import_partition(
+    uint16_t p, const std::vector<std::pair<std::string, std::string>>& records, bool reset) {
+  rocksdb::WriteBatch batch;
+  if (reset) {
+    const std::string lower = partition_begin(p);
+    if (auto s = batch.DeleteRange(lower, keys::prefix_end(lower)); !s.ok()) return s.ToString();
+  }
+  for (const auto& [key, value] : records) {
+    if (!in_partition(key, p)) return "a record outside partition " + std::to_string(p);
+    if (auto s = batch.Put(key, value); !s.ok()) return s.ToString();
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::lock_guard lock(write_mutex_);
+  rocksdb::Status status = db_->Write(wo, &batch);
+  return status.ok() ? std::string() : status.ToString();
+}
+
+std::string stream_store::drop_partition(uint16_t p) {
+  return import_partition(p, {}, true);
+}
+
+uint64_t stream_store::partition_epoch(uint16_t p) const {
+  auto value = get(*db_, fence_key(p));
+  if (!value || value->size() != 8) return 0;
+  uint64_t epoch = 0;
+  for (unsigned char c : *value) epoch = (epoch << 8) | c;
+  return epoch;
+}
+
+std::string stream_store::set_partition_epoch(uint16_t p, uint64_t epoch) {
+  std::string value(8, '\0');
+  for (int i = 7; i >= 0; --i, epoch >>= 8) value[i] = static_cast<char>(epoch & 0xff);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::lock_guard lock(write_mutex_);
+  rocksdb::Status status = db_->Put(wo, fence_key(p), value);
+  return status.ok() ? std::string() : status.ToString();
 }
 
 }  // namespace sb::storage

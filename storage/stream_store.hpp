@@ -5,6 +5,7 @@
 // could make a writer reuse seqs. Stream names must not contain 0x00 (std::invalid_argument).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -103,15 +104,36 @@ class stream_store {
   // The owner state last written with put_state, if any.
   std::optional<std::string> state(std::string_view stream) const;
 
-  // Every outbox record of every partition (pending and failed), in key order.
-  std::vector<outbox_record> outbox() const;
+  // Which partitions a scan covers (the ones this node serves); every partition when empty.
+  using partition_filter = std::function<bool(uint16_t)>;
+
+  // Every outbox record of the partitions `include` accepts (pending and failed), in key order.
+  std::vector<outbox_record> outbox(const partition_filter& include = {}) const;
+
+  // Partition handoff (cluster/handoff.hpp). Calls visit(key, value) for every record of
+  // partition p, in key order, from one consistent snapshot.
+  void export_partition(uint16_t p,
+                        const std::function<void(std::string_view, std::string_view)>& visit) const;
+  // Writes records received for partition p in one synced batch; with `reset` the partition's
+  // existing records are deleted first in the same batch. Every key must belong to p. Returns ""
+  // or the error.
+  std::string import_partition(uint16_t p,
+                               const std::vector<std::pair<std::string, std::string>>& records,
+                               bool reset);
+  // Deletes every record of partition p (after it moved away). Returns "" or the error.
+  std::string drop_partition(uint16_t p);
+  // The storage fence: the epoch at which this node last held partition p (0 = never), kept
+  // in node-local metadata that never moves with a partition. set_* is synced.
+  uint64_t partition_epoch(uint16_t p) const;
+  std::string set_partition_epoch(uint16_t p, uint64_t epoch);
 
   // Applies the set atomically; with `sync` the call returns after the WAL is fsynced.
   // Returns an empty string on success, else the error. Called by group_commit's thread.
   std::string apply(const std::vector<const write_set*>& sets, bool sync);
 
-  // Deletes expired idempotency records; returns how many. Safe to call from any thread.
-  size_t purge_expired_idempotency(int64_t now_ms);
+  // Deletes expired idempotency records of the partitions `include` accepts; returns how many.
+  // Safe to call from any thread.
+  size_t purge_expired_idempotency(int64_t now_ms, const partition_filter& include = {});
 
  private:
   stream_store(rocksdb::DB* db, std::shared_ptr<rocksdb::Env> env);

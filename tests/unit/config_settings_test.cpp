@@ -76,7 +76,8 @@ dev_mode = off
 io_threads = 4
 
 [cluster]
-seeds = 10.0.0.2:7000, 10.0.0.3:7000
+etcd = http://10.0.0.2:2379, http://10.0.0.3:2379
+listen = 10.0.0.1:9100
 
 [auth]
 # the value keeps everything after the first '='
@@ -106,7 +107,10 @@ idempotency_ttl = 5m
   EXPECT_EQ(s.node.data_dir, "/var/lib/switchboard");
   EXPECT_FALSE(s.node.dev_mode);
   EXPECT_EQ(s.node.io_threads, 4u);
-  EXPECT_EQ(s.cluster.seeds, (std::vector<std::string>{"10.0.0.2:7000", "10.0.0.3:7000"}));
+  EXPECT_EQ(s.cluster.etcd,
+            (std::vector<std::string>{"http://10.0.0.2:2379", "http://10.0.0.3:2379"}));
+  EXPECT_EQ(s.cluster.listen_host, "10.0.0.1");
+  EXPECT_EQ(s.cluster.listen_port, 9100);
   EXPECT_EQ(s.auth.secret, "0123456789abcdef0123456789abcdef=#x");
   ASSERT_EQ(s.auth.service_keys.size(), 2u);
   EXPECT_EQ(s.auth.service_keys[0].merchant, "m1");
@@ -251,7 +255,7 @@ id = from-file
 listen = 127.0.0.1:1000
 data_dir = /from/file
 [cluster]
-seeds = 127.0.0.1:2000
+etcd = http://127.0.0.1:2000
 [delivery]
 max_unacked = 11
 tail_cache = 12
@@ -259,15 +263,18 @@ tail_cache = 12
   auto s = defaults();
   // The file is applied first wherever --config appears.
   ASSERT_EQ(parse({"--node-id", "from-flag", "--listen=127.0.0.1:0", "--config", path, "--data-dir",
-                   "/from/flag", "--seeds", "127.0.0.1:3000,127.0.0.1:3001", "--set",
-                   "delivery.max_unacked=21", "--set=storage.sync=off"},
+                   "/from/flag", "--etcd", "http://127.0.0.1:3000,http://127.0.0.1:3001",
+                   "--cluster-listen", "127.0.0.1:9300", "--set", "delivery.max_unacked=21",
+                   "--set=storage.sync=off"},
                   s),
             "");
   EXPECT_EQ(s.node.id, "from-flag");
   EXPECT_EQ(s.node.listen_host, "127.0.0.1");
   EXPECT_EQ(s.node.listen_port, 0);
   EXPECT_EQ(s.node.data_dir, "/from/flag");
-  EXPECT_EQ(s.cluster.seeds, (std::vector<std::string>{"127.0.0.1:3000", "127.0.0.1:3001"}));
+  EXPECT_EQ(s.cluster.etcd,
+            (std::vector<std::string>{"http://127.0.0.1:3000", "http://127.0.0.1:3001"}));
+  EXPECT_EQ(s.cluster.listen_port, 9300);
   EXPECT_EQ(s.delivery.max_unacked, 21u);
   EXPECT_EQ(s.delivery.tail_cache, 12u);  // from the file, not overridden
   EXPECT_FALSE(s.storage.sync);

@@ -1,0 +1,64 @@
+// This node's part in the cluster, as main sees it: joins through etcd (membership), runs the
+// controller election, hands partitions over (handoff), dials the other nodes' registries over
+// the middleman, and applies the storage fence when etcd names this node a partition's owner.
+// Not used without --etcd (the static table of cluster_view::standalone_table). start/stop
+// from main's thread; everything else is thread-safe.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "cluster/cluster_view.hpp"
+#include "cluster/controller.hpp"
+#include "cluster/etcd_client.hpp"
+#include "cluster/handoff.hpp"
+#include "cluster/membership.hpp"
+#include "config/config.hpp"
+
+namespace sb::cluster {
+
+class cluster_node {
+ public:
+  struct deps {
+    caf::actor_system* sys = nullptr;
+    caf::actor registry;
+    caf::actor outbox;  // told when this node starts or stops serving a partition
+    storage::stream_store* store = nullptr;
+    storage::group_commit* commit = nullptr;
+    const config::settings* cfg = nullptr;
+    std::string http_address;  // host:port other nodes reach this node's HTTP API at
+  };
+  cluster_node(std::shared_ptr<cluster_view> view, deps d);
+  ~cluster_node();  // stop()
+
+  // Publishes the registry on cluster.listen and joins: "" or one line.
+  std::string start();
+  void stop();
+
+  // Ready: joined and every partition has a known owner.
+  bool ready() const;
+  // Marks a node as draining (or not): the controller moves its partitions away.
+  std::string set_draining(const std::string& node, bool draining);
+  handoff& handoffs() { return *handoff_; }
+
+ private:
+  // Runs on the watch thread whenever etcd's record of p changed.
+  void on_partition(uint16_t p);
+  void dial_loop();
+
+  std::shared_ptr<cluster_view> view_;
+  deps deps_;
+  etcd_client etcd_;
+  std::unique_ptr<handoff> handoff_;
+  std::unique_ptr<membership> membership_;
+  std::unique_ptr<controller> controller_;
+  std::vector<bool> serving_;  // what the outbox was last told, by the watch thread only
+  std::atomic<bool> stopping_{false};
+  std::thread dialer_;
+};
+
+}  // namespace sb::cluster

@@ -1,0 +1,98 @@
+// The node's view of the cluster: members, the partition table (owner, epoch, state) as etcd
+// holds it, which peers the middleman reaches, and which partitions this node may serve.
+// Written by the membership watch, the handoff and the registry; read by everyone. Every
+// member is thread-safe (one mutex; reads copy small values out).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/partition.hpp"
+
+namespace sb::cluster {
+
+// The etcd record of one partition: <prefix>/parts/<p>.
+struct partition_record {
+  std::string owner;
+  uint64_t epoch = 0;
+  std::string state = "serving";  // "serving", or "moving" (to `to`) while a handoff runs
+  std::string to;
+  int64_t mod_revision = 0;  // etcd's, for compare-and-swap
+};
+
+// A member: <prefix>/members/<id> (under the node's lease: gone when it stops keepalives).
+struct member_record {
+  std::string id;
+  std::string http;     // host:port of its HTTP API (handoff imports, admin gathering)
+  std::string cluster;  // host:port of its middleman
+};
+
+// Where a key's partition is served, as seen from this node.
+struct route {
+  // moving: a handoff is sealing or importing it (retry shortly); unavailable: no owner
+  // known, or the owner node is down (answer 503 at once).
+  enum class kind { local, remote, moving, unavailable } what = kind::unavailable;
+  std::string node;  // the owner node (remote), or why not (unavailable)
+  uint64_t epoch = 0;
+};
+
+class cluster_view {
+ public:
+  // A clustered node starts with an empty table; `standalone` owns every partition at epoch 1
+  // (no etcd: the static table of a single node).
+  explicit cluster_view(std::string self);
+  static std::shared_ptr<cluster_view> standalone_table(std::string self);
+
+  const std::string& self() const { return self_; }
+  bool clustered() const { return clustered_; }
+
+  route route_of(uint16_t p) const;
+  route route_of_key(std::string_view key) const { return route_of(partition_of(key)); }
+
+  // Replaced by the membership watch.
+  void set_partition(uint16_t p, std::optional<partition_record> r);
+  void set_member(const std::string& id, std::optional<member_record> m);
+  void set_draining(const std::string& id, bool draining);
+  void set_controller(std::string id);
+  // The registry: whether the middleman currently reaches the peer's registry.
+  void set_peer_connected(const std::string& id, bool connected);
+  // The storage fence: this node serves p only at the epoch its own RocksDB record says.
+  void set_local_epoch(uint16_t p, uint64_t epoch);
+  // While sealed for a handoff, p is not served locally even though etcd still names us.
+  void set_sealed(uint16_t p, bool sealed);
+
+  std::optional<partition_record> partition(uint16_t p) const;
+  std::vector<std::optional<partition_record>> partitions() const;
+  std::map<std::string, member_record> members() const;
+  std::optional<member_record> member(const std::string& id) const;
+  bool draining(const std::string& id) const;
+  std::vector<std::string> draining_nodes() const;
+  std::string controller() const;
+  bool peer_connected(const std::string& id) const;
+  uint64_t local_epoch(uint16_t p) const;
+  // Every partition has an owner in the table (what /readyz waits for).
+  bool complete() const;
+  // Partitions this node serves right now.
+  std::vector<uint16_t> served() const;
+  bool serves(uint16_t p) const;
+
+ private:
+  route route_locked(uint16_t p) const;
+
+  const std::string self_;
+  bool clustered_ = true;
+  mutable std::mutex mutex_;
+  std::vector<std::optional<partition_record>> parts_;
+  std::vector<uint64_t> local_epoch_;
+  std::vector<bool> sealed_;
+  std::map<std::string, member_record> members_;
+  std::map<std::string, bool> draining_;
+  std::map<std::string, bool> peers_;
+  std::string controller_;
+};
+
+}  // namespace sb::cluster

@@ -1,0 +1,104 @@
+#include "cluster/etcd_keys.hpp"
+
+#include <charconv>
+
+#include <boost/json.hpp>
+
+namespace sb::cluster::etcd_keys {
+
+namespace json = boost::json;
+
+std::string partition_count_key(const std::string& prefix) {
+  return prefix + "/meta/partitions";
+}
+std::string member_key(const std::string& prefix, const std::string& node) {
+  return prefix + "/members/" + node;
+}
+std::string partition_key(const std::string& prefix, uint16_t p) {
+  return prefix + "/parts/" + std::to_string(p);
+}
+std::string drain_key(const std::string& prefix, const std::string& node) {
+  return prefix + "/drain/" + node;
+}
+std::string controller_key(const std::string& prefix) {
+  return prefix + "/controller";
+}
+
+std::string member_json(const member_record& m) {
+  return json::serialize(json::object{{"id", m.id}, {"http", m.http}, {"cluster", m.cluster}});
+}
+
+namespace {
+
+std::optional<json::object> object_of(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return v.as_object();
+}
+
+std::string string_field(const json::object& o, const char* name) {
+  auto* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+}  // namespace
+
+std::optional<member_record> parse_member(const std::string& text) {
+  auto o = object_of(text);
+  if (!o) return std::nullopt;
+  member_record m{string_field(*o, "id"), string_field(*o, "http"), string_field(*o, "cluster")};
+  if (m.id.empty()) return std::nullopt;
+  return m;
+}
+
+std::string partition_json(const partition_record& r) {
+  json::object o{{"owner", r.owner}, {"epoch", r.epoch}, {"state", r.state}};
+  if (!r.to.empty()) o["to"] = r.to;
+  return json::serialize(o);
+}
+
+std::optional<partition_record> parse_partition(const std::string& text) {
+  auto o = object_of(text);
+  if (!o) return std::nullopt;
+  partition_record r;
+  r.owner = string_field(*o, "owner");
+  r.state = string_field(*o, "state");
+  r.to = string_field(*o, "to");
+  if (auto* e = o->if_contains("epoch"); e && e->is_int64() && e->as_int64() > 0)
+    r.epoch = static_cast<uint64_t>(e->as_int64());
+  else if (e && e->is_uint64())
+    r.epoch = e->as_uint64();
+  if (r.owner.empty() || r.epoch == 0 || (r.state != "serving" && r.state != "moving"))
+    return std::nullopt;
+  return r;
+}
+
+parsed_key parse_key(const std::string& prefix, const std::string& key) {
+  parsed_key out;
+  if (!key.starts_with(prefix + "/")) return out;
+  const std::string rest = key.substr(prefix.size() + 1);
+  auto after = [&](std::string_view head) -> std::optional<std::string> {
+    if (!rest.starts_with(head)) return std::nullopt;
+    return rest.substr(head.size());
+  };
+  if (auto node = after("members/")) {
+    out.what = parsed_key::kind::member;
+    out.node = *node;
+  } else if (auto node = after("drain/")) {
+    out.what = parsed_key::kind::drain;
+    out.node = *node;
+  } else if (auto p = after("parts/")) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(p->data(), p->data() + p->size(), value);
+    if (ec == std::errc() && end == p->data() + p->size() && value < partition_count) {
+      out.what = parsed_key::kind::partition;
+      out.partition = static_cast<uint16_t>(value);
+    }
+  } else if (rest == "controller") {
+    out.what = parsed_key::kind::controller;
+  }
+  return out;
+}
+
+}  // namespace sb::cluster::etcd_keys

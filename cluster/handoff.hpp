@@ -1,0 +1,75 @@
+// Partition handoff on join and drain, both sides. The owner (B) of a partition the controller
+// marked {state: moving, to: C}: seals it (the view stops serving it, the registry stops its
+// owners, a group-commit barrier makes every accepted write durable), streams its key range to
+// C's internal endpoint in chunks, and commits the move with one etcd compare-and-swap (epoch
+// + 1). C writes the records and its storage fence (the new epoch) and serves once its watch
+// shows it as the owner. If anything fails, B puts the record back to serving and unseals.
+// Handoffs run on a worker thread of their own; `receive` runs on an asio thread.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "cluster/cluster_view.hpp"
+#include "cluster/etcd_client.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/stream_store.hpp"
+
+namespace sb::cluster {
+
+class handoff {
+ public:
+  struct deps {
+    caf::actor_system* sys = nullptr;
+    caf::actor registry;
+    storage::stream_store* store = nullptr;
+    storage::group_commit* commit = nullptr;
+    std::string prefix;
+    std::string secret;  // auth.secret: signs the chunks between nodes
+  };
+  handoff(etcd_client& etcd, std::shared_ptr<cluster_view> view, deps d);
+  ~handoff();
+  void start();
+  void stop();
+
+  // Queues the move of partition p away from this node (idempotent while one is queued).
+  void schedule(uint16_t p);
+
+  // The receiving side: one chunk for partition p at `epoch` (the epoch the move commits).
+  // Returns the HTTP status and a JSON body.
+  struct answer {
+    unsigned status;
+    std::string body;
+  };
+  answer receive(uint16_t p, uint64_t epoch, bool reset, bool last, const std::string& signature,
+                 const std::string& body);
+
+  // Signature of a chunk: HMAC-SHA256(secret, "<p>\n<epoch>\n<body>").
+  static std::string sign(const std::string& secret, uint16_t p, uint64_t epoch,
+                          const std::string& body);
+
+ private:
+  void loop();
+  void move(uint16_t p);
+  std::string transfer(uint16_t p, uint64_t epoch, const member_record& to);
+  void put_back(uint16_t p, const partition_record& r);
+
+  etcd_client& etcd_;
+  std::shared_ptr<cluster_view> view_;
+  deps deps_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<uint16_t> queue_;
+  std::set<uint16_t> queued_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace sb::cluster
