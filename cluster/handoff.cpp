@@ -181,7 +181,12 @@ std::string handoff::transfer(uint16_t p, uint64_t epoch, const member_record& t
     call.headers = {{"Content-Type", "application/octet-stream"},
                     {"X-Switchboard-Signature", sign(deps_.secret, p, epoch, chunks[i])}};
     call.body = std::move(chunks[i]);
+    // The target may not have seen the move in its watch yet (409): give it a moment.
     auto reply = channels::perform(call, step_timeout);
+    for (int wait = 0; reply.status == 409 && wait < 20; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      reply = channels::perform(call, step_timeout);
+    }
     if (!reply.error.empty()) return reply.error;
     if (reply.status != 200)
       return "import answered " + std::to_string(reply.status) + " " + reply.body;
