@@ -18,11 +18,22 @@ chat::time_point now() {
   return std::chrono::steady_clock::now();
 }
 
+using owner_retry_atom = caf::atom_constant<caf::atom("ownretry")>;
+constexpr uint32_t owner_attempts = 8;
+constexpr auto owner_retry_delay = std::chrono::milliseconds(250);
+
 // Sends `msg` to the owner of `key`, found through the registry. Messages to one key keep
-// their order: the registry answers resolves in order.
-void send_to_owner(self_ptr self, const std::string& key, caf::message msg) {
+// their order: the registry answers resolves in order. A lookup that fails (the owner's
+// partition is moving, or its node is down) is retried with growing delays for ~9 s, so an
+// assignment is not lost to a handoff; the receivers ignore a repeated assignment.
+void send_to_owner(self_ptr self, const std::string& key, caf::message msg, uint32_t attempt = 0) {
   self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
-      .then([self, msg](caf::actor owner) { self->send(owner, msg); }, [](caf::error&) {});
+      .then([self, msg](caf::actor owner) { self->send(owner, msg); },
+            [self, key, msg, attempt](caf::error&) {
+              if (attempt < owner_attempts)
+                self->delayed_send(self, owner_retry_delay * (attempt + 1), owner_retry_atom::value,
+                                   key, msg, attempt + 1);
+            });
 }
 
 void inbox_entry(self_ptr self, const std::string& agent, const char* kind,
@@ -225,6 +236,9 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
     }
   });
   return {
+      [self](owner_retry_atom, const std::string& key, const caf::message& msg, uint32_t attempt) {
+        send_to_owner(self, key, msg, attempt);
+      },
       [self, deps](route_atom, const std::string& conv, const std::string& customer) {
         route(self, deps, conv, customer);
       },
