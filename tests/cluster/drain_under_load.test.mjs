@@ -115,7 +115,7 @@ cl.test('a node joins and n2 is drained under load: no loss, no duplicate, no re
     const tJoin = Date.now();
     const n4 = await c.addNode('n4');
     await cl.waitReady(n4, 30000);
-    const joined = await cl.waitAgreement(c.nodes, { timeoutMs: 30000, check: (tb) => tb.nodes.n4.partitions > 0 });
+    const joined = await cl.waitAgreement(c.nodes, { timeoutMs: 40000, stableMs: 1000, check: (tb) => tb.nodes.n4.partitions > 0 });
     t.diagnostic(`n4 joined in ${Date.now() - tJoin} ms: ${JSON.stringify(Object.fromEntries(Object.entries(joined.nodes).map(([id, x]) => [id, x.partitions])))} of ${joined.partition_count}`);
     const afterJoin = total();
     await cl.until(() => total() >= afterJoin + 20 || failures.length, 20000, 'orders after the join');
@@ -124,7 +124,7 @@ cl.test('a node joins and n2 is drained under load: no loss, no duplicate, no re
     const tDrain = Date.now();
     const res = await cl.adminPost(n1, '/admin/nodes/n2/drain');
     assert.equal(res.status, 202, `POST /admin/nodes/n2/drain: ${res.status} ${res.text}`);
-    const drained = await cl.waitAgreement(c.nodes, { states: { n2: 'draining' }, timeoutMs: 30000, check: (tb) => tb.nodes.n2.partitions === 0 });
+    const drained = await cl.waitAgreement(c.nodes, { states: { n2: 'draining' }, timeoutMs: 40000, check: (tb) => tb.nodes.n2.partitions === 0 });
     t.diagnostic(`n2 drained in ${Date.now() - tDrain} ms: ${JSON.stringify(Object.fromEntries(Object.entries(drained.nodes).map(([id, x]) => [id, `${x.state}/${x.partitions}`])))}`);
     const owners = await cl.ownersOf(c.nodes, merchants);
     for (const [m, o] of owners) assert.notEqual(o, 'n2', `${m} is still owned by the drained n2`);

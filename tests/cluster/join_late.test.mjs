@@ -59,7 +59,7 @@ cl.test('a third node joins: the table moves, nothing acknowledged is lost or re
   const t0 = Date.now();
   const n3 = await c.addNode('n3');
   await cl.waitReady(n3, 30000);
-  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 30000, check: (tb) => tb.nodes.n3.partitions > 0 });
+  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 40000, stableMs: 1000, check: (tb) => tb.nodes.n3.partitions > 0 });
   t.diagnostic(`n3 ready and agreed after ${Date.now() - t0} ms: ${JSON.stringify(Object.fromEntries(Object.entries(table.nodes).map(([id, x]) => [id, x.partitions])))} of ${table.partition_count}`);
 
   const afterJoin = await cl.ownersOf(c.nodes, MERCHANTS);

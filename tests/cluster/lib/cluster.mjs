@@ -10,7 +10,7 @@
 // temp dir is removed. Every wait polls with a deadline; nothing sleeps to make a test pass.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,11 +82,43 @@ const live = new Set(); // process records not yet exited
 const started = []; // every process record of this file (their logs are dumped on failure)
 const dirs = new Set(); // temp dirs not yet removed
 
+// Temp dirs are named sb-cl-<pid of this process>-…, so that those of a test process that was
+// killed outright (its exit handler never ran) can be told apart and removed by the next run.
+const TMP_PREFIX = `sb-cl-${process.pid}-`;
 function makeTempDir(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX + prefix));
   dirs.add(dir);
   return dir;
 }
+
+function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+// Removes the temp dirs of earlier test processes that no longer run.
+function sweepStaleDirs() {
+  let names = [];
+  try {
+    names = readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^sb-cl-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processExists(Number(m[1]))) continue;
+    try {
+      rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      /* not ours to remove after all */
+    }
+  }
+}
+sweepStaleDirs();
 
 function removeDir(dir) {
   if (!dir) return;
@@ -120,10 +152,17 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 const tail = (s, n) => (s.length > n ? s.slice(-n) : s);
 
+// When the test process is killed outright (SIGKILL: the test runner does that when its own
+// output pipe breaks), no handler runs. So every child is started through util-linux's
+// `setpriv --pdeathsig KILL`, which execs it (same pid) with a parent-death signal: the kernel
+// kills it when this process dies, however it dies.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(isFile);
+
 // Spawns `bin args`, keeps its output (stdout, stderr, and both interleaved in `log`).
 function spawnProc(label, bin, args, { env } = {}) {
   if (!existsSync(bin)) throw new Error(`${label}: binary not found at ${bin}`);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   const rec = { label, bin, args, child, pid: child.pid, log: '', stdout: '', stderr: '', exit: null, expected: false, events: new EventEmitter() };
   rec.events.setMaxListeners(0);
   live.add(rec);
@@ -260,7 +299,7 @@ export async function startEtcd({ timeoutMs = 10000 } = {}) {
     const peerPort = await freePort();
     const client = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    const dir = makeTempDir('sb-cl-etcd-');
+    const dir = makeTempDir('etcd-');
     const rec = spawnProc('etcd', ETCD_BIN, [
       '--name', 'default',
       '--data-dir', path.join(dir, 'data'),
@@ -366,7 +405,7 @@ export async function startNode({ id, etcd, dataDir, extraArgs = [], port = 0, c
   const node = {
     id,
     etcdUrl: typeof etcd === 'string' || etcd == null ? etcd ?? null : etcd.url,
-    dataDir: dataDir ?? makeTempDir(`sb-cl-${id}-`),
+    dataDir: dataDir ?? makeTempDir(`${id}-`),
     ownsDir: !dataDir,
     extraArgs,
     rec: null,
@@ -528,13 +567,18 @@ const partitionsOf = (n) => (Array.isArray(n?.partitions) ? n.partitions.length 
 
 // Polls GET /admin/nodes on every node of `nodes` until all answer the same table: exactly the
 // ids of `ids` (default: the nodes' ids), each in its `states[id]` (default "up"), the same
-// partition count per node everywhere, summing to the same partition_count; then `check(table)`
-// must hold too. Resolves the table {partition_count, controller, nodes: {id: {state,
-// partitions, connections, address, cluster_address}}, views}.
-export async function waitAgreement(nodes, { ids, states = {}, check, timeoutMs = 30000 } = {}) {
+// partition count per node everywhere, summing to the same partition_count, every node in state
+// "up" owning at least `minPartitions`; then `check(table)` must hold too; and with `stableMs`
+// the same table must have been answered by every poll for that long (partitions move a few at
+// a time: a table that holds still is one the controller is done with). Resolves the table
+// {partition_count, controller, nodes: {id: {state, partitions, connections, address,
+// cluster_address}}, views}.
+export async function waitAgreement(nodes, { ids, states = {}, check, minPartitions = 0, stableMs = 0, timeoutMs = 30000 } = {}) {
   const want = [...(ids ?? nodes.map((n) => n.id))].sort();
   let last = [];
   let why = '';
+  let stableShape;
+  let stableSince = 0;
   const table = await until(
     async () => {
       const views = await Promise.all(
@@ -548,6 +592,9 @@ export async function waitAgreement(nodes, { ids, states = {}, check, timeoutMs 
         }),
       );
       last = views;
+      // Any poll that does not agree restarts the stability window.
+      const prevShape = stableShape;
+      stableShape = undefined;
       // An endpoint that does not exist, or a refused token, will not change: fail at once.
       const hopeless = views.find((v) => [401, 403, 404, 405].includes(v.status));
       if (hopeless) throw new Error(`GET /admin/nodes on ${hopeless.from}: ${hopeless.status} ${hopeless.text}`);
@@ -574,11 +621,23 @@ export async function waitAgreement(nodes, { ids, states = {}, check, timeoutMs 
       const first = views[0].body;
       const t = { partition_count: first.partition_count, controller: first.controller, nodes: {}, views };
       for (const x of first.nodes) t.nodes[x.id] = { ...x, partitions: partitionsOf(x) };
-      if (check && !check(t)) return !(why = `check(${check.toString().slice(0, 200)}) false for ${JSON.stringify(t.nodes)}`);
+      const partitions = () => JSON.stringify(Object.fromEntries(Object.entries(t.nodes).map(([id, x]) => [id, `${x.state}/${x.partitions}`])));
+      if (ref !== prevShape) stableSince = Date.now();
+      stableShape = ref;
+      const starved = Object.entries(t.nodes).find(([, x]) => x.state === 'up' && x.partitions < minPartitions);
+      if (starved) return !(why = `${starved[0]} owns fewer than ${minPartitions} partition(s): ${partitions()}`);
+      if (check && !check(t)) return !(why = `check(${check.toString().slice(0, 200)}) false for ${partitions()}`);
+      if (Date.now() - stableSince < stableMs) return !(why = `the table has held still for ${Date.now() - stableSince} of ${stableMs} ms: ${partitions()}`);
       return t;
     },
     timeoutMs,
-    () => `the nodes ${nodes.map((n) => n.id).join(',')} to agree on /admin/nodes (${why}); last views: ${JSON.stringify(last.map((v) => ({ from: v.from, status: v.status, error: v.error, body: v.body ?? v.text })))}`,
+    () => {
+      const brief = (v) =>
+        Array.isArray(v.body?.nodes)
+          ? `${v.from}: ${v.body.nodes.map((x) => `${x.id} ${x.state}/${JSON.stringify(x.partitions)}`).join(', ')} of ${v.body.partition_count}, controller ${v.body.controller}, self ${v.body.self}`
+          : `${v.from}: ${v.status ?? ''} ${v.error ?? v.text ?? ''}`;
+      return `the nodes ${nodes.map((n) => n.id).join(',')} to agree on /admin/nodes (${why}); last views: ${last.map(brief).join(' | ')}; first body: ${JSON.stringify(last[0]?.body ?? null).slice(0, 600)}`;
+    },
     200,
   );
   return table;
@@ -587,9 +646,9 @@ export async function waitAgreement(nodes, { ids, states = {}, check, timeoutMs 
 // ---------------------------------------------------------------- a whole cluster
 
 // etcd + n nodes (ids n1..nN, each `extraArgs` + perNode[id]), all ready, all agreeing on
-// /admin/nodes. Returns {etcd, nodes, node(id), addNode(id, opts), stop()}; stop() stops every
+// /admin/nodes, each owning partitions, the table unchanged for 1 s. Returns {etcd, nodes, node(id), addNode(id, opts), stop()}; stop() stops every
 // node and etcd by pid, removes their dirs, then throws if a node had exited on its own.
-export async function startCluster(n, { extraArgs = [], perNode = {}, readyMs = 30000, agreeMs = 30000 } = {}) {
+export async function startCluster(n, { extraArgs = [], perNode = {}, readyMs = 30000, agreeMs = 40000 } = {}) {
   const c = { etcd: null, nodes: [], extraArgs };
   c.node = (id) => {
     const x = c.nodes.find((nd) => nd.id === id);
@@ -624,7 +683,8 @@ export async function startCluster(n, { extraArgs = [], perNode = {}, readyMs = 
     if (failed) throw failed.reason;
     c.nodes.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
     await Promise.all(c.nodes.map((nd) => waitReady(nd, readyMs)));
-    await waitAgreement(c.nodes, { timeoutMs: agreeMs });
+    // Settled: partitions spread over every node and no longer moving.
+    await waitAgreement(c.nodes, { timeoutMs: agreeMs, minPartitions: 1, stableMs: 1000 });
   } catch (err) {
     // The logs stay available to dumpLogs() (test() and withLogs() print them).
     await c.stop().catch(() => {});
