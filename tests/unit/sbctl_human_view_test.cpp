@@ -96,6 +96,20 @@ TEST(SbctlHumanView, InspectPoolHasAgentAndQueueTables) {
             "c9    u9        1700000000000\n");
 }
 
+TEST(SbctlHumanView, InspectSubscribers) {
+  auto answer = json::parse(R"({"stream":"inbox:a1","seq":3,"in_flight":1,"waiting_polls":0,
+      "subscribers":[{"principal":"a1","delivered":3,"acked":2,"unacked":1}]})");
+  EXPECT_EQ(render_actor(answer),
+            "stream: inbox:a1\n"
+            "seq: 3\n"
+            "in_flight: 1\n"
+            "waiting_polls: 0\n"
+            "\n"
+            "subscribers:\n"
+            "PRINCIPAL  DELIVERED  ACKED  UNACKED\n"
+            "a1         3          2      1\n");
+}
+
 TEST(SbctlHumanView, InspectShowsUnknownFieldsAsKeyValueAndCompactJson) {
   auto answer = json::parse(R"({"stream":"conv:c1","owner":"n1","status":"in_progress",
       "agent":"a1","customer":"u1","replica":{"node":"n2","lag":0},"tags":["vip",1],

@@ -44,7 +44,7 @@ TEST(SbctlOptions, Actors) {
   auto all = parse_ok({"actors"});
   EXPECT_EQ(all.command, command::actors);
   EXPECT_EQ(all.kind, "");
-  for (const char* kind : {"merchant", "conversation", "pool", "inbox", "connection"}) {
+  for (const char* kind : {"merchant", "conversation", "pool", "inbox", "connection", "channels"}) {
     auto o = parse_ok({"actors", "--kind", kind});
     EXPECT_EQ(o.command, command::actors);
     EXPECT_EQ(o.kind, kind);

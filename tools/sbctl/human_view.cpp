@@ -173,6 +173,11 @@ std::string render_actor(const json::value& answer) {
         {"WEIGHT", "weight"},
         {"MAX", "max_concurrent"}}},
       {"queue", {{"CONV", "conv"}, {"CUSTOMER", "customer"}, {"SINCE_MS", "since_ms"}}},
+      {"subscribers",
+       {{"PRINCIPAL", "principal"},
+        {"DELIVERED", "delivered"},
+        {"ACKED", "acked"},
+        {"UNACKED", "unacked"}}},
   };
   std::vector<std::string_view> tabled;
   for (const auto& l : lists)

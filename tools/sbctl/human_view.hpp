@@ -20,7 +20,7 @@ std::string render_nodes(const boost::json::value& answer);
 std::string render_actors(const boost::json::value& answer);
 
 // GET /admin/actors/{kind}/{id} and GET /admin/streams/{stream}: scalars as `key: value`, then
-// one table per list (principals, agents, queue).
+// one table per list (principals, agents, queue, subscribers).
 std::string render_actor(const boost::json::value& answer);
 
 // POST /admin/nodes/{id}/drain: "draining <id>".

@@ -14,13 +14,13 @@ const char* const usage =
     "  inspect <kind>/<id>     one actor's state (e.g. inspect merchant/m1)\n"
     "  streams <stream>        the state of a stream's owner (e.g. streams orders:m1)\n"
     "  drain <node-id>         move every partition off a node\n"
-    "kinds: merchant, conversation, pool, inbox, connection\n"
+    "kinds: merchant, conversation, pool, inbox, connection, channels\n"
     "--node defaults to http://127.0.0.1:8080; the token comes from --token, else $SBCTL_TOKEN,\n"
     "else (dev mode) from the node's POST /api/dev/token.\n";
 
 bool known_kind(const std::string& kind) {
-  static constexpr std::array<std::string_view, 5> kinds{"merchant", "conversation", "pool",
-                                                         "inbox", "connection"};
+  static constexpr std::array<std::string_view, 6> kinds{"merchant", "conversation", "pool",
+                                                         "inbox",    "connection",   "channels"};
   for (auto k : kinds)
     if (k == kind) return true;
   return false;

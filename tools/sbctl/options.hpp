@@ -27,7 +27,8 @@ struct parse_result {
 // The usage text printed on --help and after a usage error.
 extern const char* const usage;
 
-// The actor kinds the nodes know: merchant, conversation, pool, inbox, connection.
+// The actor kinds the nodes know: merchant, conversation, pool, inbox, connection (the
+// contract's) and channels (a merchant's channel settings, docs/PROTOCOL.md).
 bool known_kind(const std::string& kind);
 
 // `args` excludes the program name. Global options may come before or after the command, as
