@@ -142,6 +142,10 @@ case "${1:-}" in
     npm_ci tests/integration
     # One file at a time (each starts its own daemon); works with Debian's Node 18 and newer.
     for f in tests/integration/*.test.mjs; do node --test "$f"; done
+    echo "== cluster tests (a real etcd and several daemons on loopback)"
+    npm_ci tests/cluster
+    export SBCTL_BIN="$repo/build-asan/tools/sbctl/sbctl"
+    for f in tests/cluster/*.test.mjs; do node --test "$f"; done
     echo "== browser tests (Debian chromium, headless)"
     npm_ci tests/browser
     for f in tests/browser/*.test.mjs; do node --test "$f"; done
