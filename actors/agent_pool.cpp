@@ -132,6 +132,42 @@ std::string state_json(self_ptr self) {
       json::object{{"agents", agents}, {"conversations", convs}, {"queue", queue}});
 }
 
+// Live state for sbctl and /admin (inspect pool/<merchant>): agents with presence and load,
+// the queue with each conversation's customer and waiting time.
+std::string describe(self_ptr self) {
+  auto& st = self->state;
+  const auto t = now();
+  json::array agents, queue;
+  for (const auto* a : st.router->agents())
+    agents.push_back(json::object{
+        {"id", a->id},
+        {"online", a->state == chat::presence::online},
+        {"presence", a->state == chat::presence::online ? "online"
+                     : a->state == chat::presence::away ? "away"
+                                                        : "offline"},
+        {"active", a->convs.size()},
+        {"weight", a->weight},
+        {"max_concurrent", a->max_concurrent},
+        {"connections", st.connections.count(a->id) ? st.connections.at(a->id).size() : 0}});
+  for (const auto& conv : st.router->queue()) {
+    auto it = st.conversations.find(conv);
+    json::object q{{"conv", conv}};
+    if (it != st.conversations.end()) {
+      q["customer"] = it->second.customer;
+      q["waiting_ms"] =
+          std::chrono::duration_cast<std::chrono::milliseconds>(t - it->second.queued_at).count();
+    }
+    queue.push_back(std::move(q));
+  }
+  return json::serialize(json::object{{"stream", pool_key(st.merchant)},
+                                      {"seq", 0},
+                                      {"mailbox", self->mailbox().size()},
+                                      {"strategy", st.strategy},
+                                      {"principals", json::array{}},
+                                      {"agents", agents},
+                                      {"queue", queue}});
+}
+
 // Rebuilds the router from the stored state: agents come back offline, keeping their
 // conversations until routing.offline_grace has passed without them reconnecting.
 void restore(self_ptr self, const stream_deps& deps) {
@@ -325,6 +361,7 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
       [self, deps](list_atom, const chat_principal& who, const std::string& status) {
         return list_json(self, deps, who, status);
       },
+      [self](inspect_atom) { return describe(self); },
       [self, deps](save_atom) {
         self->state.save_scheduled = false;
         storage::write_set set;

@@ -195,7 +195,12 @@ void http_api::inspect_actor(const std::string& key, const std::string& kind, re
 void http_api::drain_node(const std::string& node, bool draining, responder reply) {
   auto* cluster = actors_.cluster_node();
   if (!cluster) return reply(json_error(409, "not_clustered", "this node runs alone"));
-  if (!codec::valid_id(node)) return reply(json_error(404, "not_found", "no such node"));
+  // A node is known while it is a member or still owns partitions (e.g. down).
+  auto view = actors_.view();
+  bool known = view->member(node).has_value();
+  for (const auto& r : view->partitions()) known = known || (r && r->owner == node);
+  if (!codec::valid_id(node) || !known)
+    return reply(json_error(404, "not_found", "no such node in the cluster"));
   auto err = cluster->set_draining(node, draining);
   if (!err.empty()) return reply(json_error(503, "unavailable", err));
   reply(json_ok(
