@@ -1,0 +1,126 @@
+// cluster/rendezvous.hpp: placement is deterministic, total over the node set, roughly
+// balanced, and minimally disruptive when a node joins or leaves.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/partition.hpp"
+#include "cluster/rendezvous.hpp"
+
+namespace sb::cluster {
+namespace {
+
+using nodes = std::vector<std::string>;
+
+std::vector<std::string> owners(const nodes& set) {
+  std::vector<std::string> out;
+  for (uint16_t p = 0; p < partition_count; ++p) out.push_back(rendezvous_owner(set, p));
+  return out;
+}
+
+// Node sets shaped like the ids the cluster harness and operators use.
+const std::vector<nodes>& three_node_sets() {
+  static const std::vector<nodes> sets = {
+      {"a", "b", "c"}, {"n1", "n2", "n3"}, {"node-1", "node-2", "node-3"}};
+  return sets;
+}
+
+TEST(Rendezvous, SameInputsGiveTheSameOwner) {
+  for (const auto& set : three_node_sets()) {
+    EXPECT_EQ(owners(set), owners(set));
+    // A copy built independently (different storage) places identically.
+    nodes copy(set.begin(), set.end());
+    EXPECT_EQ(owners(copy), owners(set));
+  }
+}
+
+TEST(Rendezvous, OrderOfTheNodeListDoesNotMatter) {
+  for (const auto& set : three_node_sets()) {
+    nodes reversed(set.rbegin(), set.rend());
+    nodes rotated = {set[1], set[2], set[0]};
+    EXPECT_EQ(owners(reversed), owners(set));
+    EXPECT_EQ(owners(rotated), owners(set));
+  }
+}
+
+TEST(Rendezvous, ScoreIsAPureFunctionOfNodeAndPartition) {
+  EXPECT_EQ(rendezvous_score("n1", 7), rendezvous_score(std::string("n1"), 7));
+  EXPECT_NE(rendezvous_score("n1", 7), rendezvous_score("n1", 8));
+  EXPECT_NE(rendezvous_score("n1", 7), rendezvous_score("n2", 7));
+}
+
+TEST(Rendezvous, EveryPartitionGetsAnOwnerFromTheSet) {
+  for (const auto& set : three_node_sets()) {
+    for (uint16_t p = 0; p < partition_count; ++p) {
+      const auto owner = rendezvous_owner(set, p);
+      EXPECT_NE(std::find(set.begin(), set.end(), owner), set.end())
+          << "partition " << p << " -> '" << owner << "'";
+    }
+  }
+}
+
+TEST(Rendezvous, SingleNodeOwnsEverything) {
+  for (uint16_t p = 0; p < partition_count; ++p) EXPECT_EQ(rendezvous_owner({"solo"}, p), "solo");
+}
+
+TEST(Rendezvous, ThreeNodesShareThePartitionsRoughlyEvenly) {
+  for (const auto& set : three_node_sets()) {
+    std::map<std::string, int> count;
+    for (const auto& owner : owners(set)) ++count[owner];
+    ASSERT_EQ(count.size(), 3u) << "some node owns nothing";
+    for (const auto& [node, n] : count) {
+      const double share = static_cast<double>(n) / partition_count;
+      EXPECT_GE(share, 0.20) << node << " owns " << n;
+      EXPECT_LE(share, 0.47) << node << " owns " << n;
+    }
+  }
+}
+
+TEST(Rendezvous, AddingANodeMovesOnlyPartitionsTheNewNodeWins) {
+  for (const auto& set : three_node_sets()) {
+    const auto before = owners(set);
+    nodes grown = set;
+    grown.push_back(set[0] + "-new");
+    const auto after = owners(grown);
+    int moved = 0;
+    for (uint16_t p = 0; p < partition_count; ++p) {
+      if (after[p] == before[p]) continue;
+      ++moved;
+      EXPECT_EQ(after[p], grown.back())
+          << "partition " << p << " moved between old nodes: " << before[p] << " -> " << after[p];
+    }
+    // The new node takes something, but far from everything.
+    EXPECT_GT(moved, 0);
+    EXPECT_LT(moved, partition_count / 2);
+  }
+}
+
+TEST(Rendezvous, RemovingANodeMovesOnlyThatNodesPartitions) {
+  for (const auto& set : three_node_sets()) {
+    const auto before = owners(set);
+    for (size_t gone = 0; gone < set.size(); ++gone) {
+      nodes shrunk;
+      for (size_t i = 0; i < set.size(); ++i)
+        if (i != gone) shrunk.push_back(set[i]);
+      const auto after = owners(shrunk);
+      for (uint16_t p = 0; p < partition_count; ++p) {
+        if (before[p] == set[gone]) {
+          EXPECT_NE(after[p], set[gone]) << "partition " << p;
+        } else {
+          EXPECT_EQ(after[p], before[p]) << "partition " << p << " moved without reason";
+        }
+      }
+    }
+  }
+}
+
+TEST(Rendezvous, EmptySetHasNoOwner) {
+  for (uint16_t p : {uint16_t{0}, uint16_t{1}, uint16_t{255}})
+    EXPECT_EQ(rendezvous_owner({}, p), "");
+}
+
+}  // namespace
+}  // namespace sb::cluster
