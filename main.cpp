@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
     deps.serves = [view](uint16_t p) { return view->serves(p); };
+    if (!clustered) metrics.cluster_partitions_served = sb::partition_count;
     // The outbox reloads pending deliveries now; it finds channel settings once it has the
     // registry, whose owners in turn hand it new deliveries.
     auto outbox = sys.spawn(sb::outbox, deps, &wechat_tokens);
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
         node = std::make_unique<sb::cluster::cluster_node>(
             view, sb::cluster::cluster_node::deps{
                       &sys, registry, outbox, store.get(), &commit, &settings,
-                      settings.node.listen_host + ":" + std::to_string(server.port())});
+                      settings.node.listen_host + ":" + std::to_string(server.port()), &metrics});
         err = node->start();
       }
       actors.set_cluster(view, node.get());

@@ -106,6 +106,7 @@ void cluster_node::on_partition(uint16_t p) {
   const bool serves = view_->serves(p);
   if (serves == serving_[p]) return;
   serving_[p] = serves;
+  deps_.metrics->cluster_partitions_served.fetch_add(serves ? 1 : -1, std::memory_order_relaxed);
   if (serves)
     caf::anon_send(deps_.outbox, acquire_atom::value, p);
   else
@@ -116,6 +117,9 @@ void cluster_node::dial_loop() {
   // Full mesh, one connection per pair: the node with the smaller id dials, the other learns
   // of it by the registry's hello (two connections per pair would race in BASP).
   while (!stopping_) {
+    int64_t peers = 0;
+    for (const auto& [id, m] : view_->members()) peers += view_->peer_connected(id) ? 1 : 0;
+    deps_.metrics->cluster_peers.store(peers, std::memory_order_relaxed);
     for (const auto& [id, m] : view_->members()) {
       if (stopping_ || id <= view_->self() || view_->peer_connected(id)) continue;
       std::string host;

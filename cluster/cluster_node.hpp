@@ -31,6 +31,7 @@ class cluster_node {
     storage::group_commit* commit = nullptr;
     const config::settings* cfg = nullptr;
     std::string http_address;  // host:port other nodes reach this node's HTTP API at
+    codec::metrics* metrics = nullptr;
   };
   cluster_node(std::shared_ptr<cluster_view> view, deps d);
   ~cluster_node();  // stop()

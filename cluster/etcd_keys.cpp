@@ -82,16 +82,18 @@ parsed_key parse_key(const std::string& prefix, const std::string& key) {
     if (!rest.starts_with(head)) return std::nullopt;
     return rest.substr(head.size());
   };
-  if (auto node = after("members/")) {
+  if (auto node = after("members/"); node && !node->empty()) {
     out.what = parsed_key::kind::member;
     out.node = *node;
-  } else if (auto node = after("drain/")) {
+  } else if (auto node = after("drain/"); node && !node->empty()) {
     out.what = parsed_key::kind::drain;
     out.node = *node;
   } else if (auto p = after("parts/")) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(p->data(), p->data() + p->size(), value);
-    if (ec == std::errc() && end == p->data() + p->size() && value < partition_count) {
+    // Canonical decimal only ("7", not "007"): one key per partition.
+    if (ec == std::errc() && end == p->data() + p->size() && value < partition_count &&
+        *p == std::to_string(value)) {
       out.what = parsed_key::kind::partition;
       out.partition = static_cast<uint16_t>(value);
     }

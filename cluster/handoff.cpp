@@ -1,5 +1,6 @@
 #include "cluster/handoff.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 
@@ -56,6 +57,12 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_chunk(
   return out;
 }
 
+// The partition a stored key belongs to (its first two bytes), or -1 for a key too short.
+int partition_of_key(const std::string& key) {
+  if (key.size() < 3) return -1;
+  return (static_cast<unsigned char>(key[0]) << 8) | static_cast<unsigned char>(key[1]);
+}
+
 }  // namespace
 
 handoff::handoff(etcd_client& etcd, std::shared_ptr<cluster_view> view, deps d)
@@ -102,10 +109,11 @@ void handoff::loop() {
   }
 }
 
-std::string handoff::sign(const std::string& secret, uint16_t p, uint64_t epoch,
-                          const std::string& body) {
-  return channels::app_signature(secret,
-                                 std::to_string(p) + "\n" + std::to_string(epoch) + "\n" + body);
+std::string handoff::sign(const std::string& secret, uint16_t p, uint64_t epoch, bool reset,
+                          bool last, const std::string& body) {
+  return channels::app_signature(secret, std::to_string(p) + "\n" + std::to_string(epoch) + "\n" +
+                                             (reset ? "1" : "0") + "\n" + (last ? "1" : "0") +
+                                             "\n" + body);
 }
 
 void handoff::move(uint16_t p) {
@@ -134,6 +142,8 @@ void handoff::move(uint16_t p) {
                                  : transfer(p, r->epoch + 1, *to);
   if (!error.empty()) {
     log("partition " + std::to_string(p) + " to " + r->to + " failed: " + error);
+    if (deps_.metrics)
+      deps_.metrics->cluster_handoff_failures.fetch_add(1, std::memory_order_relaxed);
     put_back(p, *r);
     view_->set_sealed(p, false);
     return;
@@ -158,6 +168,10 @@ void handoff::move(uint16_t p) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
+  if (deps_.metrics) {
+    deps_.metrics->cluster_handoffs.fetch_add(1, std::memory_order_relaxed);
+    deps_.metrics->handoff_duration.observe(ms / 1000.0);
+  }
   log("partition " + std::to_string(p) + " moved to " + r->to + " at epoch " +
       std::to_string(r->epoch + 1) + " in " + std::to_string(ms) + " ms");
 }
@@ -179,7 +193,8 @@ std::string handoff::transfer(uint16_t p, uint64_t epoch, const member_record& t
                "/import?epoch=" + std::to_string(epoch) + "&reset=" + (i == 0 ? "1" : "0") +
                "&last=" + (i + 1 == chunks.size() ? "1" : "0");
     call.headers = {{"Content-Type", "application/octet-stream"},
-                    {"X-Switchboard-Signature", sign(deps_.secret, p, epoch, chunks[i])}};
+                    {"X-Switchboard-Signature",
+                     sign(deps_.secret, p, epoch, i == 0, i + 1 == chunks.size(), chunks[i])}};
     call.body = std::move(chunks[i]);
     // The target may not have seen the move in its watch yet (409): give it a moment.
     auto reply = channels::perform(call, step_timeout);
@@ -206,14 +221,16 @@ void handoff::put_back(uint16_t p, const partition_record& r) {
 
 handoff::answer handoff::receive(uint16_t p, uint64_t epoch, bool reset, bool last,
                                  const std::string& signature, const std::string& body) {
-  if (!codec::secret_equal(signature, sign(deps_.secret, p, epoch, body)))
+  if (!codec::secret_equal(signature, sign(deps_.secret, p, epoch, reset, last, body)))
     return {403, R"({"error":"forbidden","message":"bad node signature"})"};
   // Only the move etcd describes: to this node, committing the next epoch.
   auto r = view_->partition(p);
   if (!r || r->state != "moving" || r->to != view_->self() || r->epoch + 1 != epoch)
     return {409, R"({"error":"conflict","message":"no such move to this node"})"};
   auto records = parse_chunk(body);
-  if (!records) return {400, R"({"error":"bad_request","message":"malformed chunk"})"};
+  if (!records || !std::all_of(records->begin(), records->end(),
+                               [p](const auto& kv) { return partition_of_key(kv.first) == p; }))
+    return {400, R"({"error":"bad_request","message":"malformed chunk"})"};
   if (auto err = deps_.store->import_partition(p, *records, reset); !err.empty())
     return {503, R"({"error":"unavailable","message":"storage failed"})"};
   if (last)

@@ -19,6 +19,7 @@
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/etcd_client.hpp"
+#include "codec/metrics.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/stream_store.hpp"
 
@@ -33,6 +34,7 @@ class handoff {
     storage::group_commit* commit = nullptr;
     std::string prefix;
     std::string secret;  // auth.secret: signs the chunks between nodes
+    codec::metrics* metrics = nullptr;
   };
   handoff(etcd_client& etcd, std::shared_ptr<cluster_view> view, deps d);
   ~handoff();
@@ -51,9 +53,10 @@ class handoff {
   answer receive(uint16_t p, uint64_t epoch, bool reset, bool last, const std::string& signature,
                  const std::string& body);
 
-  // Signature of a chunk: HMAC-SHA256(secret, "<p>\n<epoch>\n<body>").
-  static std::string sign(const std::string& secret, uint16_t p, uint64_t epoch,
-                          const std::string& body);
+  // Signature of a chunk: HMAC-SHA256(secret, "<p>\n<epoch>\n<reset>\n<last>\n<body>"), so a
+  // captured chunk cannot be replayed for another partition, epoch or position.
+  static std::string sign(const std::string& secret, uint16_t p, uint64_t epoch, bool reset,
+                          bool last, const std::string& body);
 
  private:
   void loop();

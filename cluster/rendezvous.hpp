@@ -1,7 +1,7 @@
 // Rendezvous (highest-random-weight) placement: the target owner of a partition among a set of
-// node ids. Pure and stable across builds (FNV-1a of "node\npartition"); adding or removing a
-// node moves only the partitions that node wins or held. Safe from any thread. FNV-1a alone
-// mixes short, similar strings ("n1", "n2") poorly, so its result goes through splitmix64.
+// node ids. Pure and stable across builds (FNV-1a of the node id plus the partition, mixed by
+// splitmix64: FNV-1a alone mixes short, similar ids like "n1", "n2" poorly); adding or removing
+// a node moves only the partitions that node wins or held. Safe from any thread.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -168,6 +168,16 @@ std::string metrics::render() const {
          outbox_failed);
   scalar(out, "sb_wechat_token_fetches_total", "counter", "WeChat access tokens fetched.",
          wechat_token_fetches);
+  scalar(out, "sb_cluster_partitions_served", "gauge", "Partitions this node serves.",
+         cluster_partitions_served);
+  scalar(out, "sb_cluster_peers", "gauge", "Other nodes this node's middleman reaches.",
+         cluster_peers);
+  scalar(out, "sb_cluster_handoffs_total", "counter", "Partitions handed over to another node.",
+         cluster_handoffs);
+  scalar(out, "sb_cluster_handoff_failures_total", "counter",
+         "Partition handoffs that failed and were put back.", cluster_handoff_failures);
+  handoff_duration.render(out, "sb_cluster_handoff_seconds",
+                          "One partition's handoff: seal, copy and commit.");
   std::lock_guard lock(labelled_mutex_);
   labelled(out, "sb_outbox_attempts_total", "counter",
            "Outbound delivery attempts, by channel and result.", outbox_attempts_);

@@ -48,8 +48,13 @@ struct metrics {
   std::atomic<int64_t> outbox_pending{0};  // deliveries waiting for their channel
   std::atomic<int64_t> outbox_failed{0};   // deliveries given up, kept for operators
   std::atomic<uint64_t> wechat_token_fetches{0};
+  std::atomic<int64_t> cluster_partitions_served{0};  // partitions this node serves
+  std::atomic<int64_t> cluster_peers{0};              // other nodes the middleman reaches
+  std::atomic<uint64_t> cluster_handoffs{0};          // partitions moved away from this node
+  std::atomic<uint64_t> cluster_handoff_failures{0};  // moves that failed and were put back
   histogram push_latency;           // append accepted → frame handed to the socket
   histogram storage_write_latency;  // one group-commit round (synced WriteBatch)
+  histogram handoff_duration;       // one partition's handoff: seal → copy → commit
 
   // Chat metrics labelled by merchant, agent or strategy (thread-safe).
   void count_chat_message(std::string_view channel);

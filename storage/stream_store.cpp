@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <optional>
@@ -440,20 +441,18 @@ void stream_store::export_partition(
   const std::string lower = partition_begin(p);
   const std::string upper = keys::prefix_end(lower);
   const rocksdb::Slice lower_bound(lower), upper_bound(upper);
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  // Released however the scan ends (visit may throw).
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snapshot(
+      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
+  ro.snapshot = snapshot.get();
   ro.iterate_lower_bound = &lower_bound;
   ro.iterate_upper_bound = &upper_bound;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(lower); it->Valid(); it->Next())
-      visit(std::string_view(it->key().data(), it->key().size()),
-            std::string_view(it->value().data(), it->value().size()));
-    rocksdb::Status status = it->status();
-    db_->ReleaseSnapshot(snapshot);
-    check("partition export", status);
-  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(lower); it->Valid(); it->Next())
+    visit(std::string_view(it->key().data(), it->key().size()),
+          std::string_view(it->value().data(), it->value().size()));
+  check("partition export", it->status());
 }
 
 std::string stream_store::import_partition(

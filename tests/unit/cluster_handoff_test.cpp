@@ -105,7 +105,8 @@ class HandoffReceive : public ::testing::Test {
   }
 
   handoff::answer receive(uint64_t epoch, bool reset, bool last, const std::string& body) {
-    return handoff_.receive(p_, epoch, reset, last, handoff::sign(secret, p_, epoch, body), body);
+    return handoff_.receive(p_, epoch, reset, last,
+                            handoff::sign(secret, p_, epoch, reset, last, body), body);
   }
 
   bool nothing_stored() const { return exported(*store_, p_).empty(); }
@@ -131,7 +132,7 @@ class HandoffReceive : public ::testing::Test {
 
 TEST(HandoffSign, IsHmacSha256OfPartitionEpochAndBody) {
   const std::string body("\x00\x00\x00\x01k\x00\x00\x00\x01v", 10);
-  const std::string message = "7\n4\n" + body;
+  const std::string message = "7\n4\n1\n0\n" + body;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   ASSERT_NE(
@@ -144,19 +145,22 @@ TEST(HandoffSign, IsHmacSha256OfPartitionEpochAndBody) {
     digest += hex[mac[i] >> 4];
     digest += hex[mac[i] & 0x0f];
   }
-  const std::string sig = handoff::sign(secret, 7, 4, body);
+  const std::string sig = handoff::sign(secret, 7, 4, true, false, body);
   EXPECT_NE(sig.find(digest), std::string::npos) << sig << " vs " << digest;
-  EXPECT_EQ(sig, handoff::sign(secret, 7, 4, body));
+  EXPECT_EQ(sig, handoff::sign(secret, 7, 4, true, false, body));
 }
 
 TEST(HandoffSign, DependsOnEveryInput) {
-  const std::string sig = handoff::sign(secret, 7, 4, "body");
-  EXPECT_NE(sig, handoff::sign("other-secret", 7, 4, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 8, 4, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 5, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 4, "bodY"));
+  const std::string sig = handoff::sign(secret, 7, 4, false, false, "body");
+  EXPECT_NE(sig, handoff::sign("other-secret", 7, 4, false, false, "body"));
+  EXPECT_NE(sig, handoff::sign(secret, 8, 4, false, false, "body"));
+  EXPECT_NE(sig, handoff::sign(secret, 7, 5, false, false, "body"));
+  EXPECT_NE(sig, handoff::sign(secret, 7, 4, true, false, "body"));
+  EXPECT_NE(sig, handoff::sign(secret, 7, 4, false, true, "body"));
+  EXPECT_NE(sig, handoff::sign(secret, 7, 4, false, false, "bodY"));
   // The separators keep "1\n23" and "12\n3" apart.
-  EXPECT_NE(handoff::sign(secret, 1, 23, "x"), handoff::sign(secret, 12, 3, "x"));
+  EXPECT_NE(handoff::sign(secret, 1, 23, false, false, "x"),
+            handoff::sign(secret, 12, 3, false, false, "x"));
 }
 
 TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
@@ -165,10 +169,13 @@ TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
   const std::vector<std::string> bad = {
       "",
       "sha256=00",
-      handoff::sign("wrong-secret", p_, 4, body),
-      handoff::sign(secret, static_cast<uint16_t>(p_ + 1), 4, body),
-      handoff::sign(secret, p_, 5, body),
-      handoff::sign(secret, p_, 4, body + "x"),
+      handoff::sign("wrong-secret", p_, 4, true, true, body),
+      handoff::sign(secret, static_cast<uint16_t>(p_ + 1), 4, true, true, body),
+      handoff::sign(secret, p_, 5, true, true, body),
+      handoff::sign(secret, p_, 4, true, true, body + "x"),
+      // Signed for other flags: a captured chunk cannot be replayed as the last or a reset.
+      handoff::sign(secret, p_, 4, false, true, body),
+      handoff::sign(secret, p_, 4, true, false, body),
   };
   for (const auto& signature : bad) {
     const auto a = handoff_.receive(p_, 4, true, true, signature, body);
@@ -213,7 +220,8 @@ TEST_F(HandoffReceive, ChunkForAnotherPartitionIsAConflict) {
   // Signed correctly for the other partition, which has no move to this node.
   const uint16_t q = partition_of(other_stream_);
   const std::string body = chunk_of(exported(*source_, q));
-  const auto a = handoff_.receive(q, 4, true, true, handoff::sign(secret, q, 4, body), body);
+  const auto a =
+      handoff_.receive(q, 4, true, true, handoff::sign(secret, q, 4, true, true, body), body);
   EXPECT_EQ(a.status, 409u) << a.body;
   EXPECT_TRUE(exported(*store_, q).empty());
 }
