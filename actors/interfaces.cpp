@@ -8,6 +8,8 @@ caf::error make_error(stream_errc code, std::string message) {
 }
 
 std::string error_code(const caf::error& err) {
+  // Cluster errors (cluster/cluster_errors.hpp): the owner is down or moving.
+  if (err.category() == caf::atom("sb_cluster")) return "owner_unavailable";
   if (err.category() != caf::atom("sb_stream")) return "unavailable";
   switch (static_cast<stream_errc>(err.code())) {
     case stream_errc::storage_failed:
@@ -30,20 +32,28 @@ std::string error_code(const caf::error& err) {
       return "not_assigned";
     case stream_errc::invalid_field:
       return "invalid_field";
+    case stream_errc::owner_unavailable:
+    case stream_errc::moved:
+      return "owner_unavailable";
   }
   return "unavailable";
 }
 
 std::string error_message(const caf::error& err) {
-  if (err.category() == caf::atom("sb_stream") && err.context().match_elements<std::string>())
+  if ((err.category() == caf::atom("sb_stream") || err.category() == caf::atom("sb_cluster")) &&
+      err.context().match_elements<std::string>())
     return err.context().get_as<std::string>(0);
   return "the request could not be completed";
 }
 
+// The other types in messages (atoms, integers, bool, std::string, std::vector<std::string>,
+// caf::actor, caf::message, caf::error) are CAF builtins (caf/type_nr.hpp).
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<chat_principal>("sb::chat_principal");
   cfg.add_message_type<append_request>("sb::append_request");
   cfg.add_message_type<append_result>("sb::append_result");
+  cfg.add_message_type<frame_batch>("sb::frame_batch");
+  cfg.add_message_type<poll_result>("sb::poll_result");
 }
 
 }  // namespace sb

@@ -124,19 +124,74 @@ typename Inspector::result_type inspect(Inspector& f, append_result& x) {
   return f(caf::meta::type_name("sb::append_result"), x.stream, x.seq, x.id, x.duplicate);
 }
 
-// Frames for one connection from one stream. Local only today: the cluster step gives
-// frames a wire form (schema/) before batches cross nodes.
+// The wire form of a frame list: each frame's bytes as one string, the layout of a
+// std::vector<std::string>. Saving reads the shared strings in place; loading gives every frame
+// its own buffer. Frames are never null. Locally CAF passes messages without serializing them,
+// so a batch sent to a local actor still shares its frames.
+struct frames_on_wire {
+  std::vector<frame_ptr>& frames;
+};
+
+// What a saving inspector sees of frames_on_wire: a sequence of strings (CAF saves iterables
+// as sequences).
+struct frame_bytes_view {
+  struct iterator {
+    std::vector<frame_ptr>::const_iterator pos;
+    const std::string& operator*() const { return **pos; }
+    iterator& operator++() {
+      ++pos;
+      return *this;
+    }
+    iterator operator++(int) { return {pos++}; }
+    bool operator==(const iterator&) const = default;
+  };
+  const std::vector<frame_ptr>& frames;
+  size_t size() const { return frames.size(); }
+  iterator begin() const { return {frames.begin()}; }
+  iterator end() const { return {frames.end()}; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frames_on_wire& x) {
+  if constexpr (Inspector::writes_state) {
+    std::vector<std::string> bytes;
+    return f(bytes, caf::meta::load_callback([&]() -> caf::error {
+               x.frames.clear();
+               x.frames.reserve(bytes.size());
+               for (auto& b : bytes)
+                 x.frames.push_back(std::make_shared<const std::string>(std::move(b)));
+               return caf::none;
+             }));
+  } else {
+    frame_bytes_view view{x.frames};
+    return f(view);
+  }
+}
+
+// Frames for one connection from one stream.
 struct frame_batch {
   std::string stream;
   uint64_t last_seq = 0;  // seq of the last frame
   std::vector<frame_ptr> frames;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame_batch& x) {
+  frames_on_wire frames{x.frames};
+  return f(caf::meta::type_name("sb::frame_batch"), x.stream, x.last_seq, frames);
+}
+
 struct poll_result {
   std::string stream;
   uint64_t cursor = 0;  // seq of the last entry returned (or the poll's start when none)
   std::vector<frame_ptr> frames;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_result& x) {
+  frames_on_wire frames{x.frames};
+  return f(caf::meta::type_name("sb::poll_result"), x.stream, x.cursor, frames);
+}
 
 // Errors of stream owners, category "sb_stream".
 enum class stream_errc : uint8_t {
@@ -150,6 +205,12 @@ enum class stream_errc : uint8_t {
   agent_unavailable = 15,
   not_assigned = 16,
   invalid_field = 17,
+  // The stream's owner node is down or its partition is being moved: HTTP 503 with
+  // Retry-After. Wire code "owner_unavailable".
+  owner_unavailable = 18,
+  // This node does not own the key's partition; the caller resolves again and retries. Wire code
+  // "owner_unavailable" as well: clients need not tell the two apart.
+  moved = 19,
 };
 // The stable code string of an error made by make_error(stream_errc…), e.g. "not_found".
 std::string error_code(const caf::error& err);
@@ -157,9 +218,8 @@ std::string error_code(const caf::error& err);
 std::string error_message(const caf::error& err);
 caf::error make_error(stream_errc code, std::string message);
 
+// Registers every custom type that appears in a message between actors, so that it can cross
+// nodes (tests/unit/actors_wire_test.cpp round-trips each message shape).
 void register_message_types(caf::actor_system_config& cfg);
 
 }  // namespace sb
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::frame_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::poll_result)
