@@ -67,7 +67,7 @@ struct registry_state {
 //                                             (peers that do not answer in time are left out)
 // `view` may be null: then every key is local (unit tests).
 caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory,
-                       std::shared_ptr<cluster_view> view = nullptr);
+                       std::shared_ptr<cluster_view> view);
 
 // The actor kind owning a key ("orders:m1" → "merchant"), "" if none.
 std::string kind_of_key(std::string_view key);

@@ -693,7 +693,8 @@ class MerchantRegistry : public Merchant {
                                                           const std::string& stream) -> caf::actor {
                               if (!stream.starts_with("orders:")) return {};
                               return parent->spawn(merchant, stream.substr(7), deps);
-                            }));
+                            }),
+                            std::shared_ptr<cluster::cluster_view>{});
     owners_.push_back(registry_);  // stopped with the owners; it stops its own owners
     return registry_;
   }
