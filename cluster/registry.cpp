@@ -47,21 +47,37 @@ caf::result<caf::actor> resolve(self_ptr self, const owner_factory& factory,
     case route::kind::remote:
       break;
   }
-  auto peer = self->state.peers.find(r.node);
-  if (peer == self->state.peers.end())
+  auto& st = self->state;
+  if (auto cached = st.remote_owners.find(key); cached != st.remote_owners.end() &&
+                                                cached->second.node == r.node &&
+                                                cached->second.epoch == r.epoch)
+    return cached->second.owner;
+  auto peer = st.peers.find(r.node);
+  if (peer == st.peers.end())
     return make_cluster_error(cluster_errc::owner_unavailable,
                               "owner node " + r.node + " is not connected");
   auto rp = self->make_response_promise<caf::actor>();
   self->request(peer->second, peer_timeout, local_resolve_atom::value, key)
-      .then([rp](caf::actor owner) mutable { rp.deliver(std::move(owner)); },
-            [rp, node = r.node](caf::error& err) mutable {
-              // A peer that went away or timed out mid-request is a down owner.
-              if (err.category() == caf::atom("sb_cluster"))
-                rp.deliver(std::move(err));
-              else
-                rp.deliver(make_cluster_error(cluster_errc::owner_unavailable,
-                                              "owner node " + node + " did not answer"));
-            });
+      .then(
+          [self, rp, key, r](caf::actor owner) mutable {
+            auto& st = self->state;
+            if (auto old = st.remote_owners.find(key); old != st.remote_owners.end()) {
+              st.remote_keys.erase(old->second.owner.address());
+              self->demonitor(old->second.owner);
+            }
+            self->monitor(owner);
+            st.remote_owners[key] = {owner, r.node, r.epoch};
+            st.remote_keys[owner.address()] = key;
+            rp.deliver(std::move(owner));
+          },
+          [rp, node = r.node](caf::error& err) mutable {
+            // A peer that went away or timed out mid-request is a down owner.
+            if (err.category() == caf::atom("sb_cluster"))
+              rp.deliver(std::move(err));
+            else
+              rp.deliver(make_cluster_error(cluster_errc::owner_unavailable,
+                                            "owner node " + node + " did not answer"));
+          });
   return rp;
 }
 
@@ -195,7 +211,13 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
   // respawns it and the new owner reloads the stream's state from storage. A peer registry
   // that goes down is a lost node: its partitions answer owner_unavailable until it is back.
   self->set_down_handler([self, view](const caf::down_msg& msg) {
-    if (self->state.principal_by_connection.erase(msg.source) > 0) return;
+    auto& st = self->state;
+    if (st.principal_by_connection.erase(msg.source) > 0) return;
+    if (auto remote = st.remote_keys.find(msg.source); remote != st.remote_keys.end()) {
+      st.remote_owners.erase(remote->second);
+      st.remote_keys.erase(remote);
+      return;
+    }
     forget_peer(self, view, msg.source);
     owner_stopped(self, msg.source);
   });

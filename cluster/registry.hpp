@@ -40,6 +40,15 @@ struct registry_state {
   std::unordered_map<std::string, caf::actor> owners;
   std::unordered_map<caf::actor_addr, std::string> streams_by_owner;
   std::map<std::string, caf::actor> peers;  // node id → its registry
+  // Owners on other nodes, as their registries answered (monitored; valid for that node and
+  // epoch only), so a request to a remote key costs one hop, not a resolve round trip first.
+  struct remote_owner {
+    caf::actor owner;
+    std::string node;
+    uint64_t epoch = 0;
+  };
+  std::unordered_map<std::string, remote_owner> remote_owners;
+  std::unordered_map<caf::actor_addr, std::string> remote_keys;
   std::unordered_map<caf::actor_addr, std::string> principal_by_connection;
   // Seals in progress: partition → owners still to stop, and who waits for them.
   struct seal {
