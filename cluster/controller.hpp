@@ -19,7 +19,7 @@ class controller {
   struct options {
     std::string prefix;
     size_t moves_in_flight = 8;
-    std::chrono::milliseconds period{200};
+    std::chrono::milliseconds period{100};
   };
   // `lease` is the node's member lease: the controller key lives and dies with it.
   controller(etcd_client& etcd, std::shared_ptr<cluster_view> view, options opts,

@@ -73,7 +73,7 @@ handoff::~handoff() {
 }
 
 void handoff::start() {
-  thread_ = std::thread([this] { loop(); });
+  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 void handoff::stop() {
@@ -82,13 +82,16 @@ void handoff::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
 }
 
 void handoff::schedule(uint16_t p) {
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(p).second) return;
+    // Once per partition at a time: a move already queued or running covers the update.
+    if (running_.contains(p) || !queued_.insert(p).second) return;
     queue_.push_back(p);
   }
   wake_.notify_all();
@@ -104,8 +107,11 @@ void handoff::loop() {
       p = queue_.front();
       queue_.pop_front();
       queued_.erase(p);
+      running_.insert(p);
     }
     move(p);
+    std::lock_guard lock(mutex_);
+    running_.erase(p);
   }
 }
 

@@ -4,7 +4,8 @@
 // C's internal endpoint in chunks, and commits the move with one etcd compare-and-swap (epoch
 // + 1). C writes the records and its storage fence (the new epoch) and serves once its watch
 // shows it as the owner. If anything fails, B puts the record back to serving and unseals.
-// Handoffs run on a worker thread of their own; `receive` runs on an asio thread.
+// Handoffs run on worker threads of their own (a few partitions at once, each one partition
+// at a time); `receive` runs on an asio thread.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -71,8 +73,10 @@ class handoff {
   std::condition_variable wake_;
   std::deque<uint16_t> queue_;
   std::set<uint16_t> queued_;
+  std::set<uint16_t> running_;
+  static constexpr size_t workers = 4;  // moves in parallel (the controller allows 8 at once)
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace sb::cluster
