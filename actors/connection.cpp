@@ -58,16 +58,17 @@ bool reads(self_ptr self, const std::string& stream) {
   return std::find(streams.begin(), streams.end(), stream) != streams.end();
 }
 
-// Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame
-// (and `on_fail`, if given, decides what happens next).
+// Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame,
+// or goes to `on_fail` when one is given.
 template <class F>
 void with_owner(self_ptr self, const connection_deps& deps, const std::string& key,
-                std::string_view ref, F then, std::function<void()> on_fail = nullptr) {
+                std::string_view ref, F then,
+                std::function<void(const caf::error&)> on_fail = nullptr) {
   self->request(deps.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
       .then([then](caf::actor owner) mutable { then(std::move(owner)); },
             [self, key, ref = std::string(ref), on_fail](caf::error& err) {
+              if (on_fail) return on_fail(err);
               send_error(self, error_code(err), key + " is unavailable; retry", ref);
-              if (on_fail) on_fail();
             });
 }
 
@@ -106,7 +107,13 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
 // moves to another node or restarts is joined again, so the agent never looks offline. The
 // first join starts the connection's streams (state.start_after_join).
 void join_pool(self_ptr self, const connection_deps& deps) {
-  auto retry = [self] { self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value); };
+  // One error frame per outage, then a quiet retry every second.
+  auto retry = [self](const caf::error& err) {
+    if (!self->state.pool_unavailable)
+      send_error(self, error_code(err), "the agent pool is unavailable; retrying", "hello");
+    self->state.pool_unavailable = true;
+    self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value);
+  };
   with_owner(
       self, deps, pool_key(self->state.who.mid), "hello",
       [self, deps, retry](caf::actor pool) {
@@ -117,6 +124,7 @@ void join_pool(self_ptr self, const connection_deps& deps) {
                   auto& st = self->state;
                   self->monitor(pool);
                   st.pool = pool;
+                  st.pool_unavailable = false;
                   const bool started = !st.start_after_join;
                   for (auto& c : convs)
                     if (!reads(self, c)) {
@@ -128,11 +136,7 @@ void join_pool(self_ptr self, const connection_deps& deps) {
                     start();
                   }
                 },
-                [self, retry](caf::error& err) {
-                  send_error(self, error_code(err), "the agent pool is unavailable; retrying",
-                             "hello");
-                  retry();
-                });
+                [retry](caf::error& err) { retry(err); });
       },
       retry);
 }

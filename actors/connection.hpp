@@ -38,6 +38,7 @@ struct connection_state {
   std::unordered_map<std::string, uint64_t> sent;        // stream → last seq sent to the socket
   std::set<std::string> unavailable;       // streams whose owner cannot be reached right now
   caf::actor pool;                         // agents: the pool they joined (monitored)
+  bool pool_unavailable = false;           // agents: an error frame went out for this outage
   std::function<void()> start_after_join;  // agents: starts the streams once joined
   // conv → when a typing event was last relayed (they are throttled, not refused)
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_typing;
