@@ -86,11 +86,11 @@ void http_api::handle(http_request req, responder reply) {
   const auto& path = parts.path;
   if (path == "/healthz") return reply(json_ok(200, R"({"status":"ok"})"));
   if (path == "/readyz") return reply(readiness());
+  if (auto r = limit(ip_limiter_, req.client_ip); r.status) return reply(std::move(r));
   if (path.starts_with("/internal/") || path == "/admin/nodes" ||
       path.starts_with("/admin/nodes/") || path == "/admin/actors" ||
       path.starts_with("/admin/actors/") || path.starts_with("/admin/streams/"))
     return cluster_route(req, parts, std::move(reply));
-  if (auto r = limit(ip_limiter_, req.client_ip); r.status) return reply(std::move(r));
   if (path == "/metrics") return reply({200, metrics_.render(), "text/plain; version=0.0.4", {}});
   if (path == "/api/orders") {
     if (req.method != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
