@@ -29,6 +29,7 @@ namespace {
 
 using records = std::vector<std::pair<std::string, std::string>>;
 using storage::test::open_store;
+using storage::test::stream_where;
 
 const std::string secret = "cluster-secret";
 
@@ -45,15 +46,6 @@ uint16_t unused_port() {
     port = ntohs(addr.sin_port);
   if (fd >= 0) ::close(fd);
   return port;
-}
-
-template <typename Ok>
-std::string stream_where(const std::string& base, Ok ok) {
-  for (int i = 0; i < 1'000'000; ++i) {
-    std::string candidate = base + std::to_string(i);
-    if (ok(partition_of(candidate))) return candidate;
-  }
-  throw std::runtime_error("no stream name found for " + base);
 }
 
 void put_u32(std::string& out, uint32_t v) {

@@ -21,19 +21,10 @@ namespace {
 
 using test::make_entry;
 using test::open_store;
+using test::stream_where;
 using records = std::vector<std::pair<std::string, std::string>>;
 
 constexpr int64_t far_future_ms = 4'000'000'000'000;
-
-// The first "<base><i>" whose partition satisfies `ok`.
-template <typename Ok>
-std::string stream_where(const std::string& base, Ok ok) {
-  for (int i = 0; i < 1'000'000; ++i) {
-    std::string candidate = base + std::to_string(i);
-    if (ok(partition_of(candidate))) return candidate;
-  }
-  throw std::runtime_error("no stream name found for " + base);
-}
 
 records exported(const stream_store& store, uint16_t p) {
   records out;

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
+#include "base/partition.hpp"
 #include "storage/stream_store.hpp"
 
 namespace sb::storage::test {
@@ -109,6 +111,17 @@ class faulty_wal_fs : public rocksdb::FileSystemWrapper {
 
 inline std::shared_ptr<rocksdb::Env> faulty_env(std::shared_ptr<std::atomic<bool>> failing) {
   return rocksdb::NewCompositeEnv(std::make_shared<faulty_wal_fs>(std::move(failing)));
+}
+
+// The first "<base><i>" whose partition satisfies `ok`: tests that need streams in chosen
+// partitions (the same one, or different ones).
+template <typename Ok>
+std::string stream_where(const std::string& base, Ok ok) {
+  for (int i = 0; i < 1'000'000; ++i) {
+    std::string candidate = base + std::to_string(i);
+    if (ok(partition_of(candidate))) return candidate;
+  }
+  throw std::runtime_error("no stream name found for " + base);
 }
 
 }  // namespace sb::storage::test
