@@ -46,15 +46,8 @@ void http_api::chat_route(const http_request& req, const target_parts& parts, re
   if (auto* r = std::get_if<http_response>(&who)) return reply(std::move(*r));
   auto& p = std::get<codec::principal>(who);
   if (auto r = limit(principal_limiter_, p.sub); r.status) return reply(std::move(r));
-  // Segments after the leading "/": ["api","conversations",id,"messages"] or
-  // ["admin","merchants",m,"agents",agent].
-  std::vector<std::string> seg;
-  for (size_t start = 1; start <= parts.path.size();) {
-    auto end = parts.path.find('/', start);
-    if (end == std::string::npos) end = parts.path.size();
-    seg.push_back(parts.path.substr(start, end - start));
-    start = end + 1;
-  }
+  // ["api","conversations",id,"messages"] or ["admin","merchants",m,"agents",agent].
+  const auto seg = path_segments(parts.path);
   const auto& m = req.method;
   if (seg.size() == 2 && seg[0] == "api") {
     if (m == "POST") return open_conversation(req, p, std::move(reply));

@@ -15,17 +15,6 @@ namespace {
 namespace json = boost::json;
 constexpr auto admin_timeout = std::chrono::seconds(5);
 
-std::vector<std::string> segments(const std::string& path) {
-  std::vector<std::string> seg;
-  for (size_t start = 1; start <= path.size();) {
-    auto end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    seg.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return seg;
-}
-
 // The stream key of an actor named by kind and id (sbctl's "merchant/m1"), or "".
 std::string key_of(const std::string& kind, const std::string& id) {
   if (id.empty()) return "";
@@ -53,7 +42,7 @@ http_response http_api::readiness() const {
 }
 
 void http_api::cluster_route(const http_request& req, const target_parts& parts, responder reply) {
-  auto seg = segments(parts.path);
+  const auto seg = path_segments(parts.path);
   const auto& m = req.method;
   if (seg.size() == 4 && seg[0] == "internal" && seg[1] == "partitions" && seg[3] == "import") {
     if (m != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actors/interfaces.hpp"
 #include "codec/frames.hpp"
@@ -44,6 +45,18 @@ struct target_parts {
     return it == params.end() ? std::string() : it->second;
   }
 };
+
+// The segments of a decoded path after its leading "/": "/admin/nodes/n2" → admin, nodes, n2.
+inline std::vector<std::string> path_segments(const std::string& path) {
+  std::vector<std::string> seg;
+  for (size_t start = 1; start <= path.size();) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    seg.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return seg;
+}
 
 inline target_parts split_target(const std::string& target) {
   target_parts out;
