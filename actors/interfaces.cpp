@@ -32,9 +32,6 @@ std::string error_code(const caf::error& err) {
       return "not_assigned";
     case stream_errc::invalid_field:
       return "invalid_field";
-    case stream_errc::owner_unavailable:
-    case stream_errc::moved:
-      return "owner_unavailable";
   }
   return "unavailable";
 }

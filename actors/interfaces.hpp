@@ -205,12 +205,6 @@ enum class stream_errc : uint8_t {
   agent_unavailable = 15,
   not_assigned = 16,
   invalid_field = 17,
-  // The stream's owner node is down or its partition is being moved: HTTP 503 with
-  // Retry-After. Wire code "owner_unavailable".
-  owner_unavailable = 18,
-  // This node does not own the key's partition; the caller resolves again and retries. Wire code
-  // "owner_unavailable" as well: clients need not tell the two apart.
-  moved = 19,
 };
 // The stable code string of an error made by make_error(stream_errc…), e.g. "not_found".
 std::string error_code(const caf::error& err);

@@ -203,12 +203,11 @@ TEST_F(Wire, ChatPrincipal) {
 }
 
 TEST_F(Wire, StreamErrorKeepsCodeAndMessage) {
-  auto out =
-      round_trip(caf::make_message(make_error(stream_errc::owner_unavailable, "partition moving")));
+  auto out = round_trip(caf::make_message(make_error(stream_errc::not_assigned, "not yours")));
   ASSERT_TRUE(out.match_elements<caf::error>());
   const auto& err = out.get_as<caf::error>(0);
-  EXPECT_EQ(error_code(err), "owner_unavailable");
-  EXPECT_EQ(error_message(err), "partition moving");
+  EXPECT_EQ(error_code(err), "not_assigned");
+  EXPECT_EQ(error_message(err), "not yours");
 }
 
 // A peer registry's answer to (local_resolve_atom, key) when it does not serve the key.
@@ -298,10 +297,14 @@ TEST_F(Wire, MissingRegistrationIsDetected) {
   EXPECT_FALSE(load(bare, *buf));
 }
 
-TEST(WireErrors, MovedAndOwnerUnavailableShareTheWireCode) {
-  EXPECT_EQ(error_code(make_error(stream_errc::owner_unavailable, "x")), "owner_unavailable");
-  EXPECT_EQ(error_code(make_error(stream_errc::moved, "x")), "owner_unavailable");
-  EXPECT_EQ(error_message(make_error(stream_errc::moved, "not here")), "not here");
+TEST(WireErrors, EveryClusterErrorHasTheWireCodeOwnerUnavailable) {
+  using cluster::cluster_errc;
+  using cluster::make_cluster_error;
+  EXPECT_EQ(error_code(make_cluster_error(cluster_errc::owner_unavailable, "x")),
+            "owner_unavailable");
+  EXPECT_EQ(error_code(make_cluster_error(cluster_errc::moving, "x")), "owner_unavailable");
+  EXPECT_EQ(error_code(make_cluster_error(cluster_errc::moved, "x")), "owner_unavailable");
+  EXPECT_EQ(error_message(make_cluster_error(cluster_errc::moved, "not here")), "not here");
 }
 
 }  // namespace
