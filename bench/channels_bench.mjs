@@ -29,6 +29,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { procCpuS } from './lib/proc.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 for (const a of process.argv.slice(2)) {
@@ -94,16 +95,6 @@ function stats(values) {
 }
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-// CPU seconds (user + system) of a process from /proc (clock ticks of 10 ms).
-function procCpuS(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 function procRssMiB(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
