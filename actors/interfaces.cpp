@@ -1,5 +1,7 @@
 #include "actors/interfaces.hpp"
 
+#include "cluster/replication_messages.hpp"
+
 namespace sb {
 
 caf::error make_error(stream_errc code, std::string message) {
@@ -51,6 +53,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<append_result>("sb::append_result");
   cfg.add_message_type<frame_batch>("sb::frame_batch");
   cfg.add_message_type<poll_result>("sb::poll_result");
+  cluster::register_replication_types(cfg);
 }
 
 }  // namespace sb

@@ -6,6 +6,8 @@
 
 #include "cluster/etcd_keys.hpp"
 #include "cluster/registry.hpp"
+#include "cluster/replica_sink.hpp"
+#include "cluster/replicator.hpp"
 
 namespace sb::cluster {
 
@@ -35,18 +37,23 @@ cluster_node::cluster_node(std::shared_ptr<cluster_view> view, deps d)
       etcd_(deps_.cfg->cluster.etcd),
       serving_(partition_count, false) {
   const auto& c = deps_.cfg->cluster;
-  handoff_ =
-      std::make_unique<handoff>(etcd_, view_,
-                                handoff::deps{deps_.sys, deps_.registry, deps_.store, deps_.commit,
-                                              c.prefix, deps_.cfg->auth.secret});
+  handoff_ = std::make_unique<handoff>(
+      etcd_, view_,
+      handoff::deps{deps_.sys, deps_.registry, deps_.store, deps_.commit, c.prefix,
+                    deps_.cfg->auth.secret, c.replication_factor, deps_.metrics});
+  takeover_ = std::make_unique<takeover>(
+      etcd_, view_, takeover::deps{deps_.sys, deps_.registry, c.prefix, deps_.metrics});
   member_record self{deps_.cfg->node.id, deps_.http_address,
-                     c.listen_host + ":" + std::to_string(c.listen_port)};
+                     c.listen_host + ":" + std::to_string(c.listen_port),
+                     deps_.store->storage_uuid()};
   membership_ =
       std::make_unique<membership>(etcd_, view_, membership::options{c.prefix, c.lease_ttl, self},
                                    [this](uint16_t p) { on_partition(p); });
-  controller_ =
-      std::make_unique<controller>(etcd_, view_, controller::options{c.prefix, c.moves_in_flight},
-                                   [this] { return membership_->lease(); });
+  controller_ = std::make_unique<controller>(
+      etcd_, view_,
+      controller::options{c.prefix, c.moves_in_flight, std::chrono::milliseconds(100),
+                          c.replication_factor, c.suspect_after},
+      [this] { return membership_->lease(); }, takeover_.get());
 }
 
 cluster_node::~cluster_node() {
@@ -60,6 +67,19 @@ std::string cluster_node::start() {
   if (!published)
     return "cannot listen for nodes on " + c.listen_host + ":" + std::to_string(c.listen_port) +
            ": " + deps_.sys->render(published.error());
+  // Replication first: a round committed for a partition this node owns must reach its backups.
+  copies_ = std::make_unique<copy_workers>(2);
+  sink_ = deps_.sys->spawn<caf::detached>(replica_sink, deps_.store);
+  replicator_ =
+      deps_.sys->spawn(replicator, replicator_deps{view_, deps_.store, deps_.cfg->auth.secret,
+                                                   deps_.registry, copies_.get(), deps_.metrics});
+  caf::anon_send(deps_.registry, replication_atom::value, sink_, replicator_);
+  deps_.commit->set_replicator([rep = replicator_](std::vector<storage::replica_round> rounds,
+                                                   storage::group_commit::callback done) {
+    caf::anon_send(
+        rep, rjob_atom::value,
+        std::make_shared<replication_job>(replication_job{std::move(rounds), std::move(done)}));
+  });
   handoff_->start();
   if (auto err = membership_->start(); !err.empty()) return err;
   controller_->start();
@@ -72,8 +92,31 @@ void cluster_node::stop() {
   if (stopping_.exchange(true)) return;
   if (dialer_.joinable()) dialer_.join();
   controller_->stop();
+  takeover_->stop();
   membership_->stop();
   handoff_->stop();
+  if (copies_) copies_->stop();
+  // Rounds committed from now on wait for ever (their appends are not answered): never
+  // acknowledged without a backup.
+  caf::anon_send_exit(replicator_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+}
+
+partition_copy::answer cluster_node::receive_copy(const partition_copy::chunk_params& c,
+                                                  const std::string& signature,
+                                                  const std::string& body) {
+  if (c.kind == "import") return handoff_->receive(c, signature, body);
+  // A backup's catch-up: only from the owner etcd names, at its epoch, to a replica that does
+  // not serve the partition itself.
+  auto admit = [&]() -> std::optional<partition_copy::answer> {
+    auto r = view_->partition(c.partition);
+    if (!r || r->owner == view_->self() || !r->has_replica(view_->self()) || r->epoch != c.epoch ||
+        view_->serves(c.partition))
+      return partition_copy::answer{
+          409, R"({"error":"conflict","message":"this node is no backup of that owner epoch"})"};
+    return std::nullopt;
+  };
+  return partition_copy::receive(*deps_.store, deps_.cfg->auth.secret, c, signature, body, admit);
 }
 
 bool cluster_node::ready() const {
@@ -95,6 +138,16 @@ void cluster_node::on_partition(uint16_t p) {
     uint64_t fence = deps_.store->partition_epoch(p);
     if (fence != r->epoch && fence == 0 && r->epoch == 1) {
       if (auto err = deps_.store->set_partition_epoch(p, 1); err.empty()) fence = 1;
+    }
+    // A takeover made this node the owner: it was sealed at exactly this epoch, with the
+    // furthest tail of the sealed replicas (cluster/takeover.hpp).
+    if (fence != r->epoch && r->state == "serving" &&
+        deps_.store->replica(p).sealed_epoch == r->epoch) {
+      if (auto err = deps_.store->set_partition_epoch(p, r->epoch); err.empty()) {
+        fence = r->epoch;
+        log("partition " + std::to_string(p) + ": serving it at epoch " + std::to_string(fence) +
+            " after a takeover");
+      }
     }
     if (fence != r->epoch)
       log("partition " + std::to_string(p) + ": etcd names this node at epoch " +

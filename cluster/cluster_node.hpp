@@ -14,9 +14,12 @@
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/controller.hpp"
+#include "cluster/copy_workers.hpp"
 #include "cluster/etcd_client.hpp"
 #include "cluster/handoff.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/partition_copy.hpp"
+#include "cluster/takeover.hpp"
 #include "config/config.hpp"
 
 namespace sb::cluster {
@@ -44,7 +47,10 @@ class cluster_node {
   bool ready() const;
   // Marks a node as draining (or not): the controller moves its partitions away.
   std::string set_draining(const std::string& node, bool draining);
-  handoff& handoffs() { return *handoff_; }
+  // An internal copy chunk (cluster/partition_copy.hpp): a handoff's ("import") or a backup's
+  // catch-up ("replica").
+  partition_copy::answer receive_copy(const partition_copy::chunk_params& c,
+                                      const std::string& signature, const std::string& body);
 
  private:
   // Runs on the watch thread whenever etcd's record of p changed.
@@ -55,6 +61,10 @@ class cluster_node {
   deps deps_;
   etcd_client etcd_;
   std::unique_ptr<handoff> handoff_;
+  std::unique_ptr<copy_workers> copies_;  // the replicator's full copies
+  std::unique_ptr<takeover> takeover_;
+  caf::actor sink_;
+  caf::actor replicator_;
   std::unique_ptr<membership> membership_;
   std::unique_ptr<controller> controller_;
   std::vector<bool> serving_;  // what the outbox was last told, by the watch thread only

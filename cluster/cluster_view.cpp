@@ -27,6 +27,10 @@ route cluster_view::route_of(uint16_t p) const {
 route cluster_view::route_locked(uint16_t p) const {
   const auto& r = parts_[p];
   if (!r) return {route::kind::unavailable, "partition " + std::to_string(p) + " has no owner yet"};
+  // A takeover has reserved the next epoch and is choosing the owner: retry shortly.
+  if (r->state == "recovering")
+    return {route::kind::moving, "partition " + std::to_string(p) + " is being taken over",
+            r->epoch};
   if (r->owner == self_) {
     // The storage fence: etcd names us at epoch e, and our own record says we hold e.
     if (local_epoch_[p] != r->epoch || sealed_[p])

@@ -15,13 +15,31 @@
 
 namespace sb::cluster {
 
+// A copy of a partition: the node and the storage (its data directory's uuid) that holds it.
+// A node whose directory was wiped comes back with another uuid and is not this replica.
+struct replica_ref {
+  std::string node;
+  std::string storage;
+  bool operator==(const replica_ref&) const = default;
+};
+
 // The etcd record of one partition: <prefix>/parts/<p>.
 struct partition_record {
   std::string owner;
   uint64_t epoch = 0;
-  std::string state = "serving";  // "serving", or "moving" (to `to`) while a handoff runs
+  // "serving"; "moving" (to `to`) while a handoff runs; "recovering" while a takeover that
+  // has reserved this epoch chooses the new owner among the replicas.
+  std::string state = "serving";
   std::string to;
   int64_t mod_revision = 0;  // etcd's, for compare-and-swap
+  // The owner first, then its backups (docs/replication.md); just the owner when R = 1.
+  std::vector<replica_ref> replicas;
+
+  bool has_replica(const std::string& node) const {
+    for (const auto& r : replicas)
+      if (r.node == node) return true;
+    return false;
+  }
 };
 
 // A member: <prefix>/members/<id> (under the node's lease: gone when it stops keepalives).
@@ -29,6 +47,7 @@ struct member_record {
   std::string id;
   std::string http;     // host:port of its HTTP API (handoff imports, admin gathering)
   std::string cluster;  // host:port of its middleman
+  std::string storage;  // uuid of its data directory (stream_store::storage_uuid)
 };
 
 // Where a key's partition is served, as seen from this node.

@@ -1,9 +1,11 @@
 #include "cluster/controller.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cluster/etcd_keys.hpp"
 #include "cluster/rendezvous.hpp"
+#include "cluster/replica_sets.hpp"
 
 namespace sb::cluster {
 
@@ -16,8 +18,12 @@ void log(const std::string& line) {
 }  // namespace
 
 controller::controller(etcd_client& etcd, std::shared_ptr<cluster_view> view, options opts,
-                       std::function<int64_t()> lease)
-    : etcd_(etcd), view_(std::move(view)), opts_(std::move(opts)), lease_(std::move(lease)) {}
+                       std::function<int64_t()> lease, takeover* failover)
+    : etcd_(etcd),
+      view_(std::move(view)),
+      opts_(std::move(opts)),
+      lease_(std::move(lease)),
+      failover_(failover) {}
 
 controller::~controller() {
   stop();
@@ -34,8 +40,12 @@ void controller::stop() {
 
 void controller::loop() {
   while (!stopping_) {
+    watch_peers();
     if (view_->controller().empty()) campaign();
-    if (view_->controller() == view_->self()) reconcile();
+    if (view_->controller() == view_->self()) {
+      reconcile();
+      fail_over();
+    }
     std::this_thread::sleep_for(opts_.period);
   }
 }
@@ -53,8 +63,10 @@ void controller::campaign() {
 
 void controller::reconcile() {
   std::vector<std::string> eligible;
+  // A node being drained takes nothing; neither does one that looks lost (its member key may
+  // outlive it by a lease TTL): moving a partition to it would only stall that partition.
   for (const auto& [id, m] : view_->members())
-    if (!view_->draining(id)) eligible.push_back(id);
+    if (!view_->draining(id) && !suspect(id)) eligible.push_back(id);
   if (eligible.empty()) return;
   const auto members = view_->members();
   const auto parts = view_->partitions();
@@ -68,13 +80,29 @@ void controller::reconcile() {
     const auto& r = parts[p];
     if (!r) {
       // First assignment: epoch 1, nothing stored anywhere yet. Created only if still absent.
-      partition_record fresh{target, 1, "serving", "", 0};
+      partition_record fresh{
+          target, 1, "serving",
+          "",     0, choose_replicas(p, target, eligible, members, opts_.replication_factor)};
       etcd_.txn({{key, etcd_compare::target::create, 0, ""}},
                 {{etcd_op::kind::put, key, etcd_keys::partition_json(fresh), 0, false}}, {}, error);
       continue;
     }
     // Only a live owner can hand a partition over; a dead owner's partitions wait for it.
-    if (r->state != "serving" || r->owner == target || !members.contains(r->owner)) continue;
+    if (r->state != "serving" || !members.contains(r->owner)) continue;
+    if (r->owner == target) {
+      // Fewer copies than configured (a cluster that grew, or records from before
+      // replication): add backups; the owner copies the partition to them.
+      // A node being drained gives up its copies too.
+      const size_t want = std::min(opts_.replication_factor, eligible.size());
+      const bool drained_copy = std::any_of(r->replicas.begin(), r->replicas.end(),
+                                            [&](const auto& x) { return view_->draining(x.node); });
+      if (r->replicas.size() >= want && !drained_copy) continue;
+      partition_record more = *r;
+      more.replicas = choose_replicas(p, r->owner, eligible, members, want);
+      etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
+                {{etcd_op::kind::put, key, etcd_keys::partition_json(more), 0, false}}, {}, error);
+      continue;
+    }
     if (moving >= opts_.moves_in_flight) continue;
     partition_record move = *r;
     move.state = "moving";
@@ -83,6 +111,53 @@ void controller::reconcile() {
                           {{etcd_op::kind::put, key, etcd_keys::partition_json(move), 0, false}},
                           {}, error);
     if (done && done->succeeded) ++moving;
+  }
+}
+
+void controller::watch_peers() {
+  const auto now = clock::now();
+  const auto members = view_->members();
+  for (const auto& [id, m] : members) {
+    absent_since_.erase(id);
+    if (id == view_->self() || view_->peer_connected(id)) last_reached_[id] = now;
+  }
+  for (const auto& r : view_->partitions())
+    if (r && !members.contains(r->owner)) absent_since_.try_emplace(r->owner, now);
+}
+
+bool controller::suspect(const std::string& node) const {
+  return !suspicion(node).empty();
+}
+
+std::string controller::suspicion(const std::string& node) const {
+  if (node == view_->self()) return "";
+  const auto now = clock::now();
+  auto ms = [&](clock::time_point since) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count());
+  };
+  // Lost by the middleman: reached before, not for suspect_after. A node this controller
+  // never reached (it started after the node died) is suspected once its member key is gone.
+  if (auto it = last_reached_.find(node); it != last_reached_.end() && view_->member(node))
+    return now - it->second >= opts_.suspect_after
+               ? "middleman lost it " + ms(it->second) + " ms ago"
+               : "";
+  auto gone = absent_since_.find(node);
+  return gone != absent_since_.end() && now - gone->second >= opts_.suspect_after
+             ? "no member key for " + ms(gone->second) + " ms"
+             : "";
+}
+
+void controller::fail_over() {
+  if (!failover_) return;
+  for (uint16_t p = 0; p < partition_count && !stopping_; ++p) {
+    auto r = view_->partition(p);
+    if (!r || r->replicas.size() <= 1) continue;
+    // A takeover that reserved its epoch but could not finish yet goes on whatever the owner.
+    if (r->state == "recovering")
+      failover_->schedule(p, "a takeover at epoch " + std::to_string(r->epoch) + " goes on");
+    else if (auto why = suspicion(r->owner); !why.empty())
+      failover_->schedule(p, why);
   }
 }
 

@@ -1,16 +1,21 @@
 // The controller: one node of the cluster, elected by a lease-bound etcd key, that assigns
-// partitions nobody owns yet and moves partitions to their rendezvous target when a node joins
-// or is drained, a few at a time. It never moves a partition away from a node because that
-// node's lease expired (only an explicit drain does): without a replica a dead node's
-// partitions wait for it. Runs one thread of its own; start/stop from main's thread.
+// partitions nobody owns yet (with their replicas), moves partitions to their rendezvous
+// target when a node joins or is drained, a few at a time, and fails a lost owner's
+// partitions over to a replica (cluster/takeover.hpp). A lost owner is one this node's
+// middleman lost for cluster.suspect_after, or whose member key is gone; losing it only
+// starts the takeover, whose seal makes it safe. With one copy (replication_factor 1) a dead
+// node's partitions wait for it. Runs one thread of its own; start/stop from main's thread.
 #pragma once
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/etcd_client.hpp"
+#include "cluster/takeover.hpp"
 
 namespace sb::cluster {
 
@@ -20,10 +25,12 @@ class controller {
     std::string prefix;
     size_t moves_in_flight = 8;
     std::chrono::milliseconds period{100};
+    size_t replication_factor = 1;
+    std::chrono::milliseconds suspect_after{800};
   };
   // `lease` is the node's member lease: the controller key lives and dies with it.
   controller(etcd_client& etcd, std::shared_ptr<cluster_view> view, options opts,
-             std::function<int64_t()> lease);
+             std::function<int64_t()> lease, takeover* failover);
   ~controller();
   void start();
   void stop();
@@ -32,11 +39,20 @@ class controller {
   void loop();
   void campaign();
   void reconcile();
+  // Notes which peers the middleman reaches now; true if `node` has been lost long enough.
+  void watch_peers();
+  bool suspect(const std::string& node) const;
+  std::string suspicion(const std::string& node) const;  // why `node` looks lost, or ""
+  void fail_over();
 
   etcd_client& etcd_;
   std::shared_ptr<cluster_view> view_;
   const options opts_;
   std::function<int64_t()> lease_;
+  takeover* failover_;
+  using clock = std::chrono::steady_clock;
+  std::map<std::string, clock::time_point> last_reached_;  // by the loop thread only
+  std::map<std::string, clock::time_point> absent_since_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

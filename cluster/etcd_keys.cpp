@@ -25,7 +25,8 @@ std::string controller_key(const std::string& prefix) {
 }
 
 std::string member_json(const member_record& m) {
-  return json::serialize(json::object{{"id", m.id}, {"http", m.http}, {"cluster", m.cluster}});
+  return json::serialize(
+      json::object{{"id", m.id}, {"http", m.http}, {"cluster", m.cluster}, {"storage", m.storage}});
 }
 
 namespace {
@@ -47,7 +48,8 @@ std::string string_field(const json::object& o, const char* name) {
 std::optional<member_record> parse_member(const std::string& text) {
   auto o = object_of(text);
   if (!o) return std::nullopt;
-  member_record m{string_field(*o, "id"), string_field(*o, "http"), string_field(*o, "cluster")};
+  member_record m{string_field(*o, "id"), string_field(*o, "http"), string_field(*o, "cluster"),
+                  string_field(*o, "storage")};
   if (m.id.empty()) return std::nullopt;
   return m;
 }
@@ -55,6 +57,10 @@ std::optional<member_record> parse_member(const std::string& text) {
 std::string partition_json(const partition_record& r) {
   json::object o{{"owner", r.owner}, {"epoch", r.epoch}, {"state", r.state}};
   if (!r.to.empty()) o["to"] = r.to;
+  json::array replicas;
+  for (const auto& x : r.replicas)
+    replicas.push_back(json::object{{"node", x.node}, {"storage", x.storage}});
+  o["replicas"] = std::move(replicas);
   return json::serialize(o);
 }
 
@@ -69,8 +75,19 @@ std::optional<partition_record> parse_partition(const std::string& text) {
     r.epoch = static_cast<uint64_t>(e->as_int64());
   else if (e && e->is_uint64())
     r.epoch = e->as_uint64();
-  if (r.owner.empty() || r.epoch == 0 || (r.state != "serving" && r.state != "moving"))
+  if (r.owner.empty() || r.epoch == 0 ||
+      (r.state != "serving" && r.state != "moving" && r.state != "recovering"))
     return std::nullopt;
+  if (auto* list = o->if_contains("replicas"); list && list->is_array()) {
+    for (const auto& x : list->as_array()) {
+      if (!x.is_object()) return std::nullopt;
+      replica_ref ref{string_field(x.as_object(), "node"), string_field(x.as_object(), "storage")};
+      if (ref.node.empty() || r.has_replica(ref.node)) return std::nullopt;
+      r.replicas.push_back(std::move(ref));
+    }
+  }
+  // A record from before replication (or a hand-written one): the owner is its only copy.
+  if (r.replicas.empty()) r.replicas.push_back({r.owner, ""});
   return r;
 }
 

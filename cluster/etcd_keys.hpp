@@ -11,9 +11,10 @@ namespace sb::cluster::etcd_keys {
 
 // <prefix>/meta/partitions = "256": fixed for the life of a cluster, checked on join.
 std::string partition_count_key(const std::string& prefix);
-// <prefix>/members/<node> = {"id","http","cluster"}, under the node's lease.
+// <prefix>/members/<node> = {"id","http","cluster","storage"}, under the node's lease.
 std::string member_key(const std::string& prefix, const std::string& node);
-// <prefix>/parts/<p> = {"owner","epoch","state","to"}: changed only by an explicit move.
+// <prefix>/parts/<p> = {"owner","epoch","state","to","replicas":[{"node","storage"}]}: changed
+// only by an explicit move (join, drain, takeover).
 std::string partition_key(const std::string& prefix, uint16_t p);
 // <prefix>/drain/<node> = "1": the controller moves every partition off that node.
 std::string drain_key(const std::string& prefix, const std::string& node);

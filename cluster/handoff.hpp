@@ -21,6 +21,7 @@
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/etcd_client.hpp"
+#include "cluster/partition_copy.hpp"
 #include "codec/metrics.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/stream_store.hpp"
@@ -35,7 +36,8 @@ class handoff {
     storage::stream_store* store = nullptr;
     storage::group_commit* commit = nullptr;
     std::string prefix;
-    std::string secret;  // auth.secret: signs the chunks between nodes
+    std::string secret;             // auth.secret: signs the chunks between nodes
+    size_t replication_factor = 1;  // copies of each partition after a move
     codec::metrics* metrics = nullptr;
   };
   handoff(etcd_client& etcd, std::shared_ptr<cluster_view> view, deps d);
@@ -46,24 +48,14 @@ class handoff {
   // Queues the move of partition p away from this node (idempotent while one is queued).
   void schedule(uint16_t p);
 
-  // The receiving side: one chunk for partition p at `epoch` (the epoch the move commits).
-  // Returns the HTTP status and a JSON body.
-  struct answer {
-    unsigned status;
-    std::string body;
-  };
-  answer receive(uint16_t p, uint64_t epoch, bool reset, bool last, const std::string& signature,
-                 const std::string& body);
-
-  // Signature of a chunk: HMAC-SHA256(secret, "<p>\n<epoch>\n<reset>\n<last>\n<body>"), so a
-  // captured chunk cannot be replayed for another partition, epoch or position.
-  static std::string sign(const std::string& secret, uint16_t p, uint64_t epoch, bool reset,
-                          bool last, const std::string& body);
+  // The receiving side: one chunk for partition p at `c.epoch` (the epoch the move commits).
+  partition_copy::answer receive(const partition_copy::chunk_params& c,
+                                 const std::string& signature, const std::string& body);
 
  private:
   void loop();
   void move(uint16_t p);
-  std::string transfer(uint16_t p, uint64_t epoch, const member_record& to);
+  std::string transfer(uint16_t p, uint64_t epoch, const std::string& to_http);
   void put_back(uint16_t p, const partition_record& r);
 
   etcd_client& etcd_;

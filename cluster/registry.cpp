@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "cluster/cluster_errors.hpp"
+#include "cluster/replication_messages.hpp"
 
 namespace sb::cluster {
 
@@ -89,6 +90,7 @@ void add_peer(self_ptr self, const std::shared_ptr<cluster_view>& view, const st
     self->demonitor(it->second);
   }
   self->monitor(peer);
+  if (self->state.replicator) self->send(self->state.replicator, rpeer_atom::value, node, peer);
   peers[node] = std::move(peer);
   if (view) view->set_peer_connected(node, true);
 }
@@ -99,6 +101,8 @@ void forget_peer(self_ptr self, const std::shared_ptr<cluster_view>& view,
   for (auto it = peers.begin(); it != peers.end(); ++it)
     if (it->second.address() == source) {
       if (view) view->set_peer_connected(it->first, false);
+      if (self->state.replicator)
+        self->send(self->state.replicator, rpeer_atom::value, it->first, caf::actor{});
       peers.erase(it);
       return;
     }
@@ -166,13 +170,17 @@ caf::result<std::vector<std::string>> gather(self_ptr self,
                                              const caf::message& query) {
   // Answered here as every peer answers it (the same handlers).
   std::vector<std::string> mine;
+  // The replicators' states are asked of this node's replicator like of every peer.
+  std::map<std::string, caf::actor> asked = self->state.peers;
   if (query.match_elements<stats_atom>())
     mine.push_back(stats(self, view));
   else if (query.match_elements<owners_atom, std::string>())
     mine.push_back(owners(self, view, query.get_as<std::string>(1)));
+  else if (query.match_elements<rinspect_atom>() && self->state.replicator)
+    asked.emplace(self_node(view), self->state.replicator);
   else
     return caf::make_error(caf::sec::unexpected_message, "unknown gather query");
-  auto& peers = self->state.peers;
+  auto& peers = asked;
   if (peers.empty()) return mine;
   auto rp = self->make_response_promise<std::vector<std::string>>();
   struct pending {
@@ -192,6 +200,25 @@ caf::result<std::vector<std::string>> gather(self_ptr self,
             },
             [finish_one](caf::error&) mutable { finish_one(); });
   return rp;
+}
+
+// Hands a replication message to `to` (this node's sink, or a peer registry that hands it to
+// its own); the answer goes straight back to the asker.
+template <class... Ts>
+void hand_over(self_ptr self, const caf::actor& to, Ts&&... xs) {
+  if (!to) {
+    self->make_response_promise().deliver(
+        make_cluster_error(cluster_errc::owner_unavailable, "replica node not reachable"));
+    return;
+  }
+  self->delegate(to, std::forward<Ts>(xs)...);
+}
+
+caf::actor node_sink(self_ptr self, const std::shared_ptr<cluster_view>& view,
+                     const std::string& node) {
+  if (node == self_node(view)) return self->state.sink;
+  auto it = self->state.peers.find(node);
+  return it == self->state.peers.end() ? caf::actor{} : it->second;
 }
 
 }  // namespace
@@ -254,6 +281,27 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
       [self, view](stats_atom) { return stats(self, view); },
       [self, view](owners_atom, const std::string& kind) { return owners(self, view, kind); },
       [self, view](gather_atom, const caf::message& query) { return gather(self, view, query); },
+      [self](replication_atom, caf::actor sink, caf::actor replicator) {
+        self->state.sink = std::move(sink);
+        self->state.replicator = std::move(replicator);
+        for (const auto& [node, peer] : self->state.peers)
+          self->send(self->state.replicator, rpeer_atom::value, node, peer);
+      },
+      [self](rappend_atom a, const std::string& from,
+             const std::vector<storage::replica_round>& rounds) {
+        hand_over(self, self->state.sink, a, from, rounds);
+      },
+      [self](rseal_atom a, uint16_t p, uint64_t epoch) {
+        hand_over(self, self->state.sink, a, p, epoch);
+      },
+      [self](rstate_atom a, uint16_t p) { hand_over(self, self->state.sink, a, p); },
+      [self](rinspect_atom a) { hand_over(self, self->state.replicator, a); },
+      [self, view](rseal_atom a, const std::string& node, uint16_t p, uint64_t epoch) {
+        hand_over(self, node_sink(self, view, node), a, p, epoch);
+      },
+      [self, view](rstate_atom a, const std::string& node, uint16_t p) {
+        hand_over(self, node_sink(self, view, node), a, p);
+      },
   };
 }
 

@@ -30,6 +30,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using owners_atom = caf::atom_constant<caf::atom("owners")>;
 using gather_atom = caf::atom_constant<caf::atom("gather")>;
 using connected_atom = caf::atom_constant<caf::atom("connected")>;
+using replication_atom = caf::atom_constant<caf::atom("replicatn")>;
 
 // Spawns the owner of `stream` (e.g. a merchant actor for "orders:m1"), or returns an
 // invalid handle when no actor kind owns such a stream.
@@ -56,6 +57,8 @@ struct registry_state {
     caf::response_promise done;
   };
   std::map<uint16_t, seal> seals;
+  caf::actor sink;        // this node's replica_sink: takes peers' replication messages
+  caf::actor replicator;  // told of every peer registry that connects or goes away
   static inline const char* name = "sb.registry";
 };
 
@@ -71,6 +74,9 @@ struct registry_state {
 //   (connected_atom, caf::actor conn, principal)  a WebSocket connection on this node
 //   (stats_atom)                           -> std::string JSON {node, owners, connections}
 //   (owners_atom, std::string kind)        -> std::string JSON array of this node's actors
+//   (replication_atom, caf::actor sink, caf::actor replicator)  set once by main
+//   the replication messages of cluster/replication_messages.hpp, handed to the sink (the
+//   ones naming a node go to that node's registry, which hands them to its sink)
 //   (gather_atom, caf::message query)      -> std::vector<std::string>: the query (stats or
 //                                             owners) answered by this node and every peer
 //                                             (peers that do not answer in time are left out)

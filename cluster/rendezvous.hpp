@@ -3,6 +3,7 @@
 // splitmix64: FNV-1a alone mixes short, similar ids like "n1", "n2" poorly); adding or removing
 // a node moves only the partitions that node wins or held. Safe from any thread.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,15 @@ inline std::string rendezvous_owner(const std::vector<std::string>& nodes, uint1
     }
   }
   return best;
+}
+
+// Every node of `nodes`, best first: the owner, then where its backups go.
+inline std::vector<std::string> rendezvous_order(std::vector<std::string> nodes, uint16_t p) {
+  std::sort(nodes.begin(), nodes.end(), [p](const std::string& a, const std::string& b) {
+    const uint64_t sa = rendezvous_score(a, p), sb = rendezvous_score(b, p);
+    return sa != sb ? sa > sb : a < b;
+  });
+  return nodes;
 }
 
 }  // namespace sb::cluster

@@ -178,6 +178,17 @@ std::string metrics::render() const {
          "Partition handoffs that failed and were put back.", cluster_handoff_failures);
   handoff_duration.render(out, "sb_cluster_handoff_seconds",
                           "One partition's handoff: seal, copy and commit.");
+  scalar(out, "sb_cluster_takeovers_total", "counter",
+         "Partitions this node's controller moved from a lost owner to a replica.",
+         cluster_takeovers);
+  takeover_duration.render(out, "sb_cluster_takeover_seconds",
+                           "One partition's takeover: seal the replicas, commit the new owner.");
+  scalar(out, "sb_replication_copies_total", "counter",
+         "Full partition copies sent to backups that could not be caught up round by round.",
+         replication_copies);
+  scalar(out, "sb_replication_waiting_rounds", "gauge",
+         "Group-commit rounds waiting for a backup's sync (replication lag, in rounds).",
+         replication_waiting);
   std::lock_guard lock(labelled_mutex_);
   labelled(out, "sb_outbox_attempts_total", "counter",
            "Outbound delivery attempts, by channel and result.", outbox_attempts_);

@@ -52,9 +52,13 @@ struct metrics {
   std::atomic<int64_t> cluster_peers{0};              // other nodes the middleman reaches
   std::atomic<uint64_t> cluster_handoffs{0};          // partitions moved away from this node
   std::atomic<uint64_t> cluster_handoff_failures{0};  // moves that failed and were put back
-  histogram push_latency;           // append accepted → frame handed to the socket
-  histogram storage_write_latency;  // one group-commit round (synced WriteBatch)
-  histogram handoff_duration;       // one partition's handoff: seal → copy → commit
+  std::atomic<uint64_t> cluster_takeovers{0};   // partitions this node's controller failed over
+  std::atomic<uint64_t> replication_copies{0};  // full partition copies sent to backups
+  std::atomic<int64_t> replication_waiting{0};  // rounds waiting for a backup's sync
+  histogram push_latency;                       // append accepted → frame handed to the socket
+  histogram storage_write_latency;              // one group-commit round (synced WriteBatch)
+  histogram handoff_duration;                   // one partition's handoff: seal → copy → commit
+  histogram takeover_duration;                  // one partition's takeover: seal → commit
 
   // Chat metrics labelled by merchant, agent or strategy (thread-safe).
   void count_chat_message(std::string_view channel);

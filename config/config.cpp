@@ -186,6 +186,12 @@ const std::map<std::string, setter>& setters() {
        [](settings& s, const std::string& v) {
          return parse_number(v, s.cluster.moves_in_flight);
        }},
+      {"cluster.replication_factor",
+       [](settings& s, const std::string& v) {
+         return parse_number(v, s.cluster.replication_factor);
+       }},
+      {"cluster.suspect_after",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.cluster.suspect_after); }},
       {"auth.secret", [](settings& s, const std::string& v) { return (s.auth.secret = v), true; }},
       {"auth.service_keys",
        [](settings& s, const std::string& v) {
@@ -395,11 +401,10 @@ std::string from_command_line(int argc, char** argv, settings& s) {
   }
   if (!config_file.empty())
     if (auto err = load_file(config_file, s); !err.empty()) return err;
-  static const std::map<std::string, std::string> flag_keys{{"--node-id", "node.id"},
-                                                            {"--listen", "node.listen"},
-                                                            {"--data-dir", "node.data_dir"},
-                                                            {"--cluster-listen", "cluster.listen"},
-                                                            {"--etcd", "cluster.etcd"}};
+  static const std::map<std::string, std::string> flag_keys{
+      {"--node-id", "node.id"},        {"--listen", "node.listen"},
+      {"--data-dir", "node.data_dir"}, {"--cluster-listen", "cluster.listen"},
+      {"--etcd", "cluster.etcd"},      {"--replication-factor", "cluster.replication_factor"}};
   for (const auto& [flag, value] : flags) {
     std::string err;
     if (flag == "--set") {
@@ -457,6 +462,10 @@ std::string validate(const settings& s) {
     return "cluster.heartbeat must be >= 10ms and cluster.connection_timeout >= 2 heartbeats";
   if (s.cluster.moves_in_flight == 0 || s.cluster.moves_in_flight > 256)
     return "cluster.moves_in_flight must be 1..256";
+  if (s.cluster.replication_factor == 0 || s.cluster.replication_factor > 5)
+    return "cluster.replication_factor must be 1..5";
+  if (s.cluster.suspect_after.count() < 100 || s.cluster.suspect_after.count() > 60000)
+    return "cluster.suspect_after must be 100ms..60s";
   return "";
 }
 

@@ -59,6 +59,11 @@ struct settings {
     std::chrono::milliseconds heartbeat{500};
     std::chrono::milliseconds connection_timeout{5000};
     size_t moves_in_flight = 8;  // partitions the controller moves at once on join or drain
+    // Copies of each partition (owner + backups, docs/replication.md), at most the members;
+    // an append is acknowledged once the owner and one backup synced it.
+    size_t replication_factor = 3;
+    // A peer the controller lost this long ago (middleman down) has its partitions taken over.
+    std::chrono::milliseconds suspect_after{800};
   } cluster;
   struct auth_t {
     std::string secret;  // HS256 key for JWTs; required (>= 32 bytes) outside dev mode

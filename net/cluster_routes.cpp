@@ -1,7 +1,8 @@
 // The cluster's HTTP routes: /readyz, the internal handoff endpoint (other nodes, signed with
 // the shared auth.secret), and the admin endpoints sbctl reads (admins only): /admin/nodes,
 // /admin/nodes/{id}/drain, /admin/actors[?kind=], /admin/actors/{kind}/{id},
-// /admin/streams/{stream}. Any node answers them, gathering from the others.
+// /admin/streams/{stream}, /admin/replication (replication_routes.cpp). Any node answers them,
+// gathering from the others.
 #include <boost/json.hpp>
 
 #include "actors/stream_names.hpp"
@@ -44,9 +45,10 @@ http_response http_api::readiness() const {
 void http_api::cluster_route(const http_request& req, const target_parts& parts, responder reply) {
   const auto seg = path_segments(parts.path);
   const auto& m = req.method;
-  if (seg.size() == 4 && seg[0] == "internal" && seg[1] == "partitions" && seg[3] == "import") {
+  if (seg.size() == 4 && seg[0] == "internal" && seg[1] == "partitions" &&
+      (seg[3] == "import" || seg[3] == "replica")) {
     if (m != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
-    return import_chunk(req, parts, seg[2], std::move(reply));
+    return import_chunk(req, parts, seg[2], seg[3], std::move(reply));
   }
   auto who = jwt_principal(req);
   if (auto* r = std::get_if<http_response>(&who)) return reply(std::move(*r));
@@ -55,6 +57,8 @@ void http_api::cluster_route(const http_request& req, const target_parts& parts,
     return reply(json_error(403, "forbidden", "only admins of every merchant inspect the cluster"));
   if (seg.size() == 2 && seg[1] == "nodes") {
     if (m == "GET") return list_nodes(std::move(reply));
+  } else if (seg.size() == 2 && seg[1] == "replication") {
+    if (m == "GET") return list_replication(std::move(reply));
   } else if (seg.size() == 4 && seg[1] == "nodes" && seg[3] == "drain") {
     if (m == "POST" || m == "DELETE") return drain_node(seg[2], m == "POST", std::move(reply));
   } else if (seg.size() == 2 && seg[1] == "actors") {
@@ -77,16 +81,22 @@ void http_api::cluster_route(const http_request& req, const target_parts& parts,
 }
 
 void http_api::import_chunk(const http_request& req, const target_parts& parts,
-                            const std::string& partition, responder reply) {
+                            const std::string& partition, const std::string& kind,
+                            responder reply) {
   auto* node = actors_.cluster_node();
+  if (!node) return reply(json_error(404, "not_found", "this node is not in a cluster"));
   auto p = parse_uint(partition);
   auto epoch = parse_uint(parts.param("epoch"));
-  if (!node) return reply(json_error(404, "not_found", "this node is not in a cluster"));
+  auto number = [&](const char* name) { return parse_uint(parts.param(name)).value_or(0); };
   if (!p || *p >= partition_count || !epoch)
     return reply(json_error(400, "bad_request", "partition and epoch must be numbers"));
-  auto answer =
-      node->handoffs().receive(static_cast<uint16_t>(*p), *epoch, parts.param("reset") == "1",
-                               parts.param("last") == "1", req.node_signature, req.body);
+  cluster::partition_copy::chunk_params c{kind,
+                                          static_cast<uint16_t>(*p),
+                                          *epoch,
+                                          parts.param("reset") == "1",
+                                          parts.param("last") == "1",
+                                          {number("sealed"), number("lepoch"), number("llsn")}};
+  auto answer = node->receive_copy(c, req.node_signature, req.body);
   reply(json_ok(answer.status, std::move(answer.body)));
 }
 

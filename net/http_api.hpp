@@ -87,8 +87,9 @@ class http_api {
   http_response readiness() const;
   void cluster_route(const http_request& req, const target_parts& parts, responder reply);
   void import_chunk(const http_request& req, const target_parts& parts, const std::string& p,
-                    responder reply);
+                    const std::string& kind, responder reply);
   void list_nodes(responder reply);
+  void list_replication(responder reply);
   void list_actors(const target_parts& parts, responder reply);
   void inspect_actor(const std::string& key, const std::string& kind, responder reply);
   void drain_node(const std::string& node, bool draining, responder reply);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <memory>
 
 namespace sb::storage {
 
@@ -28,6 +29,11 @@ void group_commit::submit(write_set set, callback done) {
     }
   }
   if (done) done("stopped");
+}
+
+void group_commit::set_replicator(replicate_fn replicate) {
+  std::lock_guard lock(mutex_);
+  replicate_ = std::move(replicate);
 }
 
 void group_commit::stop() {
@@ -73,8 +79,14 @@ void group_commit::commit(std::vector<pending>& round) {
   sets.reserve(round.size());
   for (const auto& p : round) sets.push_back(&p.set);
 
+  replicate_fn replicate;
+  {
+    std::lock_guard lock(mutex_);
+    replicate = replicate_;
+  }
+  std::vector<replica_round> rounds;
   const auto start = std::chrono::steady_clock::now();
-  const std::string error = store_.apply(sets, sync_);
+  const std::string error = store_.apply(sets, sync_, replicate ? &rounds : nullptr);
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start)
                           .count();
@@ -88,6 +100,16 @@ void group_commit::commit(std::vector<pending>& round) {
     }
   }
   if (observe_round_) observe_round_(round.size(), micros);
+  if (error.empty() && !rounds.empty()) {
+    auto waiting = std::make_shared<std::vector<callback>>();
+    waiting->reserve(round.size());
+    for (auto& p : round) waiting->push_back(std::move(p.done));
+    replicate(std::move(rounds), [waiting](const std::string& result) {
+      for (auto& done : *waiting)
+        if (done) done(result);
+    });
+    return;
+  }
   for (auto& p : round) {
     if (p.done) p.done(error);
   }

@@ -1,6 +1,8 @@
 // Group commit: one writer thread turns every write_set submitted since its last round into
 // one synced RocksDB write, so many concurrent appends share one fsync. `submit` is safe from
-// any thread and never blocks on I/O; `done` runs on the writer thread, in submission order.
+// any thread and never blocks on I/O; `done` runs on the writer thread, in submission order,
+// unless a replicator is set: then a round's callbacks run once the replicator says its
+// backups have the round too (cluster/replicator.hpp), on the replicator's thread.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -31,6 +33,10 @@ class group_commit {
   group_commit& operator=(const group_commit&) = delete;
 
   void submit(write_set set, callback done);
+  // Each committed round's replication rounds go to `replicate`, which calls `done` (from any
+  // thread, exactly once) when the round counts as durable. Set before the first submit.
+  using replicate_fn = std::function<void(std::vector<replica_round> rounds, callback done)>;
+  void set_replicator(replicate_fn replicate);
   // Commits everything submitted so far, then stops the thread. Later submits fail at once.
   // Must not be called from a callback (it joins the writer thread).
   void stop();
@@ -48,6 +54,7 @@ class group_commit {
   const bool sync_;
   const size_t max_sets_;
   std::function<void(size_t, int64_t)> observe_round_;
+  replicate_fn replicate_;  // written before the first submit, read by the writer thread
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<pending> queue_;

@@ -20,6 +20,7 @@
 #include "base/partition.hpp"
 #include "schema/record.capnp.h"
 #include "storage/keys.hpp"
+#include "storage/store_detail.hpp"
 
 namespace sb::storage {
 namespace {
@@ -93,22 +94,9 @@ int64_t expires_at_ms(aligned_buffer& buffer, const rocksdb::Slice& value) {
       buffer, value, [](schema::IdempotencyRecord::Reader r) { return r.getExpiresAtMs(); });
 }
 
-[[noreturn]] void fail(const char* what, const rocksdb::Status& status) {
-  throw std::runtime_error(std::string("storage: ") + what + ": " + status.ToString());
-}
-
-void check(const char* what, const rocksdb::Status& status) {
-  if (!status.ok()) fail(what, status);
-}
-
-// Reads a point record; nullopt if absent.
-std::optional<std::string> get(rocksdb::DB& db, const std::string& key) {
-  std::string value;
-  rocksdb::Status status = db.Get(rocksdb::ReadOptions(), key, &value);
-  if (status.IsNotFound()) return std::nullopt;
-  check("read", status);
-  return value;
-}
+using detail::check;
+using detail::fail;
+using detail::get;
 
 // The stream's entries with first <= seq <= last, ascending or descending, at most `limit`.
 // The iterate bounds keep RocksDB inside that key range: a page costs only what it returns.
@@ -274,7 +262,14 @@ std::unique_ptr<stream_store> stream_store::open(const store_options& opts, std:
     error = one_line("storage: cannot open " + opts.path + ": " + status.ToString());
     return nullptr;
   }
-  return std::unique_ptr<stream_store>(new stream_store(db, opts.env));
+  std::unique_ptr<stream_store> store(new stream_store(db, opts.env));
+  try {
+    store->load_metadata();
+  } catch (const std::exception& e) {
+    error = one_line(e.what());
+    return nullptr;
+  }
+  return store;
 }
 
 stream_store::stream_store(rocksdb::DB* db, std::shared_ptr<rocksdb::Env> env)
@@ -341,22 +336,6 @@ std::optional<std::string> stream_store::state(std::string_view stream) const {
                                     [](schema::OwnerState::Reader r) { return text(r.getData()); });
 }
 
-std::string stream_store::apply(const std::vector<const write_set*>& sets, bool sync) {
-  rocksdb::WriteBatch batch;
-  for (const write_set* set : sets) {
-    for (const auto& op : set->ops()) {
-      rocksdb::Status status = op.erase ? batch.Delete(op.key) : batch.Put(op.key, op.value);
-      if (!status.ok()) return status.ToString();
-    }
-  }
-  if (batch.Count() == 0) return {};
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  std::lock_guard lock(write_mutex_);
-  rocksdb::Status status = db_->Write(wo, &batch);
-  return status.ok() ? std::string() : status.ToString();
-}
-
 std::vector<outbox_record> stream_store::outbox(const partition_filter& include) const {
   std::vector<outbox_record> out;
   aligned_buffer buffer;
@@ -407,92 +386,6 @@ size_t stream_store::purge_still_expired(const std::vector<std::string>& keys, i
   // Not synced: a delete lost in a crash is redone by the next sweep.
   check("purge", db_->Write(rocksdb::WriteOptions(), &batch));
   return batch.Count();
-}
-
-namespace {
-
-// [0xff 0xff]['F'][partition u16 BE]: node-local metadata. 0xffff is never a partition
-// (partition_count is far below it), so no partition range ever contains these keys.
-std::string fence_key(uint16_t p) {
-  std::string key =
-      "\xff\xff"
-      "F";
-  key.push_back(static_cast<char>(p >> 8));
-  key.push_back(static_cast<char>(p & 0xff));
-  return key;
-}
-
-std::string partition_begin(uint16_t p) {
-  std::string key;
-  key.push_back(static_cast<char>(p >> 8));
-  key.push_back(static_cast<char>(p & 0xff));
-  return key;
-}
-
-bool in_partition(std::string_view key, uint16_t p) {
-  return key.size() > 2 && static_cast<uint8_t>(key[0]) == (p >> 8) &&
-         static_cast<uint8_t>(key[1]) == (p & 0xff);
-}
-
-}  // namespace
-
-void stream_store::export_partition(
-    uint16_t p, const std::function<void(std::string_view, std::string_view)>& visit) const {
-  const std::string lower = partition_begin(p);
-  const std::string upper = keys::prefix_end(lower);
-  const rocksdb::Slice lower_bound(lower), upper_bound(upper);
-  // Released however the scan ends (visit may throw).
-  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snapshot(
-      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.get();
-  ro.iterate_lower_bound = &lower_bound;
-  ro.iterate_upper_bound = &upper_bound;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  for (it->Seek(lower); it->Valid(); it->Next())
-    visit(std::string_view(it->key().data(), it->key().size()),
-          std::string_view(it->value().data(), it->value().size()));
-  check("partition export", it->status());
-}
-
-std::string stream_store::import_partition(
-    uint16_t p, const std::vector<std::pair<std::string, std::string>>& records, bool reset) {
-  rocksdb::WriteBatch batch;
-  if (reset) {
-    const std::string lower = partition_begin(p);
-    if (auto s = batch.DeleteRange(lower, keys::prefix_end(lower)); !s.ok()) return s.ToString();
-  }
-  for (const auto& [key, value] : records) {
-    if (!in_partition(key, p)) return "a record outside partition " + std::to_string(p);
-    if (auto s = batch.Put(key, value); !s.ok()) return s.ToString();
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  std::lock_guard lock(write_mutex_);
-  rocksdb::Status status = db_->Write(wo, &batch);
-  return status.ok() ? std::string() : status.ToString();
-}
-
-std::string stream_store::drop_partition(uint16_t p) {
-  return import_partition(p, {}, true);
-}
-
-uint64_t stream_store::partition_epoch(uint16_t p) const {
-  auto value = get(*db_, fence_key(p));
-  if (!value || value->size() != 8) return 0;
-  uint64_t epoch = 0;
-  for (unsigned char c : *value) epoch = (epoch << 8) | c;
-  return epoch;
-}
-
-std::string stream_store::set_partition_epoch(uint16_t p, uint64_t epoch) {
-  std::string value(8, '\0');
-  for (int i = 7; i >= 0; --i, epoch >>= 8) value[i] = static_cast<char>(epoch & 0xff);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  std::lock_guard lock(write_mutex_);
-  rocksdb::Status status = db_->Put(wo, fence_key(p), value);
-  return status.ok() ? std::string() : status.ToString();
 }
 
 }  // namespace sb::storage

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/replica_state.hpp"
+
 namespace rocksdb {
 class DB;
 class Env;
@@ -110,26 +112,42 @@ class stream_store {
   // Every outbox record of the partitions `include` accepts (pending and failed), in key order.
   std::vector<outbox_record> outbox(const partition_filter& include = {}) const;
 
-  // Partition handoff (cluster/handoff.hpp). Calls visit(key, value) for every record of
-  // partition p, in key order, from one consistent snapshot.
-  void export_partition(uint16_t p,
-                        const std::function<void(std::string_view, std::string_view)>& visit) const;
+  // Partition handoff (cluster/handoff.hpp) and replica catch-up (cluster/replica_copy.hpp).
+  // Calls visit(key, value) for every record of partition p, in key order, from one
+  // consistent snapshot, and returns the replication position of that snapshot.
+  replica_state export_partition(
+      uint16_t p, const std::function<void(std::string_view, std::string_view)>& visit) const;
   // Writes records received for partition p in one synced batch; with `reset` the partition's
-  // existing records are deleted first in the same batch. Every key must belong to p. Returns ""
-  // or the error.
+  // existing records are deleted first in the same batch. With `position` (the sender's, on the
+  // last chunk) this replica's position becomes it, in the same batch (its sealed epoch never
+  // goes down). Every key must belong to p. Returns "" or the error.
   std::string import_partition(uint16_t p,
                                const std::vector<std::pair<std::string, std::string>>& records,
-                               bool reset);
-  // Deletes every record of partition p (after it moved away). Returns "" or the error.
+                               bool reset, const replica_state* position = nullptr);
+  // Deletes every record of partition p (after it moved away) and forgets its position.
   std::string drop_partition(uint16_t p);
   // The storage fence: the epoch at which this node last held partition p (0 = never), kept
   // in node-local metadata that never moves with a partition. set_* is synced.
   uint64_t partition_epoch(uint16_t p) const;
   std::string set_partition_epoch(uint16_t p, uint64_t epoch);
 
-  // Applies the set atomically; with `sync` the call returns after the WAL is fsynced.
+  // Applies the sets atomically; with `sync` the call returns after the WAL is fsynced.
+  // With `rounds`, every partition the sets write also gets its next round (lsn + 1 at the
+  // partition's fence epoch, chained to its last) in the same batch, returned for the backups.
   // Returns an empty string on success, else the error. Called by group_commit's thread.
-  std::string apply(const std::vector<const write_set*>& sets, bool sync);
+  std::string apply(const std::vector<const write_set*>& sets, bool sync,
+                    std::vector<replica_round>* rounds = nullptr);
+
+  // Replication (storage/replica_state.hpp); every write below is synced.
+  replica_state replica(uint16_t p) const;
+  // A backup's side: applies each round only above the sealed epoch and on top of the round it
+  // names as previous; every accepted round in one batch, with the new positions.
+  std::vector<replica_verdict> apply_replicated(const std::vector<replica_round>& rounds);
+  // From now on refuses rounds of epochs below `epoch`; returns the position, or nullopt and
+  // the error.
+  std::optional<replica_state> seal(uint16_t p, uint64_t epoch, std::string& error);
+  // This store's identity, made on first open: a wiped data directory is a new replica.
+  const std::string& storage_uuid() const { return uuid_; }
 
   // Deletes expired idempotency records of the partitions `include` accepts; returns how many.
   // Safe to call from any thread.
@@ -137,13 +155,20 @@ class stream_store {
 
  private:
   stream_store(rocksdb::DB* db, std::shared_ptr<rocksdb::Env> env);
+  // Loads the fences and replication positions and makes the storage uuid if missing.
+  void load_metadata();
+  std::string write_position(uint16_t p, const replica_state& s, bool sync);
   size_t purge_still_expired(const std::vector<std::string>& keys, int64_t now_ms);
 
   std::shared_ptr<rocksdb::Env> env_;  // declared before db_: must outlive it
   std::unique_ptr<rocksdb::DB> db_;
   // Serializes apply() with purge's re-check-then-delete, so a sweep never deletes an
   // idempotency record that a concurrent append has just renewed.
-  std::mutex write_mutex_;
+  mutable std::mutex write_mutex_;
+  // Node-local metadata, read once at open and then kept here (under write_mutex_).
+  std::vector<uint64_t> fences_;
+  std::vector<replica_state> positions_;
+  std::string uuid_;
 };
 
 }  // namespace sb::storage

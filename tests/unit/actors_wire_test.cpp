@@ -15,6 +15,7 @@
 #include "actors/interfaces.hpp"
 #include "cluster/cluster_errors.hpp"
 #include "cluster/registry.hpp"
+#include "cluster/replication_messages.hpp"
 
 namespace sb {
 namespace {
@@ -229,6 +230,39 @@ TEST_F(Wire, RegistryHello) {
   EXPECT_EQ(out.get_as<caf::atom_value>(0), cluster::hello_atom::value);
   EXPECT_EQ(out.get_as<std::string>(1), "n1");
   EXPECT_EQ(out.get_as<caf::actor>(2), peer_);
+}
+
+TEST_F(Wire, ReplicationRoundsAndVerdicts) {
+  const std::string ops("\x00\x00\x00\x00\x01k\x00\x00\x00\x02\x00v", 12);  // bytes, NULs included
+  std::vector<storage::replica_round> rounds{{7, 3, 42, 2, 41, ops}, {9, 1, 1, 0, 0, ""}};
+  auto out = round_trip(caf::make_message(cluster::rappend_atom::value, std::string("n1"), rounds));
+  ASSERT_TRUE(
+      (out.match_elements<caf::atom_value, std::string, std::vector<storage::replica_round>>()));
+  const auto& back = out.get_as<std::vector<storage::replica_round>>(2);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].partition, 7u);
+  EXPECT_EQ(back[0].epoch, 3u);
+  EXPECT_EQ(back[0].lsn, 42u);
+  EXPECT_EQ(back[0].prev_epoch, 2u);
+  EXPECT_EQ(back[0].prev_lsn, 41u);
+  EXPECT_EQ(back[0].ops, ops);
+  EXPECT_EQ(back[1].ops, "");
+
+  std::vector<storage::replica_verdict> verdicts{
+      {7, storage::replica_verdict_kind::stale, {4, 3, 42}},
+      {9, storage::replica_verdict_kind::mismatch, {0, 0, 0}}};
+  auto answer = round_trip(caf::make_message(verdicts));
+  ASSERT_TRUE(answer.match_elements<std::vector<storage::replica_verdict>>());
+  const auto& v = answer.get_as<std::vector<storage::replica_verdict>>(0);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].kind, storage::replica_verdict_kind::stale);
+  EXPECT_EQ(v[0].state, (storage::replica_state{4, 3, 42}));
+  EXPECT_EQ(v[1].kind, storage::replica_verdict_kind::mismatch);
+
+  // A seal's answer: the position and the storage uuid.
+  auto sealed = round_trip(caf::make_message(storage::replica_state{5, 4, 9}, std::string("u-1")));
+  ASSERT_TRUE((sealed.match_elements<storage::replica_state, std::string>()));
+  EXPECT_EQ(sealed.get_as<storage::replica_state>(0), (storage::replica_state{5, 4, 9}));
 }
 
 TEST_F(Wire, StringVector) {

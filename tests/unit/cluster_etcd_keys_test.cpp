@@ -133,6 +133,36 @@ TEST(EtcdKeys, PartitionJsonRoundTrips) {
   EXPECT_EQ(c->epoch, UINT64_MAX);
 }
 
+TEST(EtcdKeys, ReplicasRoundTripInOrder) {
+  const partition_record r{"n2", 4, "serving",
+                           "",   0, {{"n2", "uuid-2"}, {"n3", "uuid-3"}, {"n1", ""}}};
+  const auto back = keys::parse_partition(keys::partition_json(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->replicas, r.replicas);
+  EXPECT_TRUE(back->has_replica("n1"));
+  EXPECT_FALSE(back->has_replica("n4"));
+}
+
+TEST(EtcdKeys, RecordWithoutReplicasHasTheOwnerAsItsOnlyCopy) {
+  const auto r = keys::parse_partition(R"({"owner":"n1","epoch":2,"state":"serving"})");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->replicas.size(), 1u);
+  EXPECT_EQ(r->replicas[0].node, "n1");
+}
+
+TEST(EtcdKeys, ParsePartitionRefusesMalformedReplicas) {
+  const std::string head = R"({"owner":"n1","epoch":2,"state":"serving","replicas":)";
+  EXPECT_FALSE(keys::parse_partition(head + R"(["n1"]})").has_value());
+  EXPECT_FALSE(keys::parse_partition(head + R"([{"storage":"u"}]})").has_value());
+  EXPECT_FALSE(keys::parse_partition(head + R"([{"node":"n1"},{"node":"n1"}]})").has_value());
+}
+
+TEST(EtcdKeys, MemberJsonCarriesTheStorageUuid) {
+  const auto back = keys::parse_member(keys::member_json({"n1", "h:1", "c:2", "uuid-1"}));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->storage, "uuid-1");
+}
+
 TEST(EtcdKeys, PartitionJsonLeavesOutAnEmptyTo) {
   const auto v = boost::json::parse(keys::partition_json({"n1", 2, "serving", "", 0}));
   ASSERT_TRUE(v.is_object());

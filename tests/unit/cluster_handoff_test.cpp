@@ -1,7 +1,8 @@
-// The receiving side of cluster/handoff.hpp: handoff::receive checks the node signature and
-// the move etcd describes, parses the chunk, writes the records and, on the last chunk, the
-// storage fence. receive never talks to etcd or CAF, so the etcd client points at a port
-// nobody listens on and no actor system is created.
+// The receiving side of cluster/handoff.hpp (through cluster/partition_copy.hpp):
+// handoff::receive checks the node signature and the move etcd describes, parses the chunk,
+// writes the records and, on the last chunk, the storage fence and the sender's position. receive
+// never talks to etcd or CAF, so the etcd client points at a port nobody listens on and no actor
+// system is created.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -21,6 +22,7 @@
 #include "cluster/etcd_client.hpp"
 #include "cluster/handoff.hpp"
 #include "storage/keys.hpp"
+#include "storage/op_codec.hpp"
 #include "storage/stream_store.hpp"
 #include "tests/unit/storage_test_support.hpp"
 
@@ -48,21 +50,16 @@ uint16_t unused_port() {
   return port;
 }
 
-void put_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-// The chunk format documented in handoff.cpp: [u32 BE key size][key][u32 BE value size][value]...
+// The chunk format of storage/op_codec.hpp.
 std::string chunk_of(const records& rs) {
   std::string out;
-  for (const auto& [k, v] : rs) {
-    put_u32(out, static_cast<uint32_t>(k.size()));
-    out += k;
-    put_u32(out, static_cast<uint32_t>(v.size()));
-    out += v;
-  }
+  for (const auto& [k, v] : rs) storage::op_codec::append(out, k, v);
   return out;
+}
+
+partition_copy::chunk_params chunk(uint16_t p, uint64_t epoch, bool reset, bool last,
+                                   storage::replica_state position = {}) {
+  return {"import", p, epoch, reset, last, position};
 }
 
 records exported(const storage::stream_store& store, uint16_t p) {
@@ -96,9 +93,10 @@ class HandoffReceive : public ::testing::Test {
     view_->set_member("b", member_record{"b", "127.0.0.1:1", "127.0.0.1:1"});
   }
 
-  handoff::answer receive(uint64_t epoch, bool reset, bool last, const std::string& body) {
-    return handoff_.receive(p_, epoch, reset, last,
-                            handoff::sign(secret, p_, epoch, reset, last, body), body);
+  partition_copy::answer receive(uint64_t epoch, bool reset, bool last, const std::string& body,
+                                 storage::replica_state position = {}) {
+    const auto c = chunk(p_, epoch, reset, last, position);
+    return handoff_.receive(c, partition_copy::sign(secret, c, body), body);
   }
 
   bool nothing_stored() const { return exported(*store_, p_).empty(); }
@@ -122,9 +120,9 @@ class HandoffReceive : public ::testing::Test {
                                  .secret = secret}};
 };
 
-TEST(HandoffSign, IsHmacSha256OfPartitionEpochAndBody) {
-  const std::string body("\x00\x00\x00\x01k\x00\x00\x00\x01v", 10);
-  const std::string message = "7\n4\n1\n0\n" + body;
+TEST(CopySign, IsHmacSha256OfKindPartitionQueryAndBody) {
+  const std::string body("\x00\x00\x00\x00\x01k\x00\x00\x00\x01v", 11);
+  const std::string message = "import\n7\nepoch=4&reset=1&last=0&sealed=0&lepoch=2&llsn=9\n" + body;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   ASSERT_NE(
@@ -137,22 +135,33 @@ TEST(HandoffSign, IsHmacSha256OfPartitionEpochAndBody) {
     digest += hex[mac[i] >> 4];
     digest += hex[mac[i] & 0x0f];
   }
-  const std::string sig = handoff::sign(secret, 7, 4, true, false, body);
+  const auto c = chunk(7, 4, true, false, {0, 2, 9});
+  const std::string sig = partition_copy::sign(secret, c, body);
   EXPECT_NE(sig.find(digest), std::string::npos) << sig << " vs " << digest;
-  EXPECT_EQ(sig, handoff::sign(secret, 7, 4, true, false, body));
+  EXPECT_EQ(sig, partition_copy::sign(secret, c, body));
 }
 
-TEST(HandoffSign, DependsOnEveryInput) {
-  const std::string sig = handoff::sign(secret, 7, 4, false, false, "body");
-  EXPECT_NE(sig, handoff::sign("other-secret", 7, 4, false, false, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 8, 4, false, false, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 5, false, false, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 4, true, false, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 4, false, true, "body"));
-  EXPECT_NE(sig, handoff::sign(secret, 7, 4, false, false, "bodY"));
+TEST(CopySign, DependsOnEveryInput) {
+  const auto c = chunk(7, 4, false, false, {1, 2, 3});
+  const std::string sig = partition_copy::sign(secret, c, "body");
+  auto with = [&](auto change) {
+    auto d = c;
+    change(d);
+    return partition_copy::sign(secret, d, "body");
+  };
+  EXPECT_NE(sig, partition_copy::sign("other-secret", c, "body"));
+  EXPECT_NE(sig, with([](auto& d) { d.kind = "replica"; }));
+  EXPECT_NE(sig, with([](auto& d) { d.partition = 8; }));
+  EXPECT_NE(sig, with([](auto& d) { d.epoch = 5; }));
+  EXPECT_NE(sig, with([](auto& d) { d.reset = true; }));
+  EXPECT_NE(sig, with([](auto& d) { d.last = true; }));
+  EXPECT_NE(sig, with([](auto& d) { d.position.sealed_epoch = 9; }));
+  EXPECT_NE(sig, with([](auto& d) { d.position.last_epoch = 9; }));
+  EXPECT_NE(sig, with([](auto& d) { d.position.last_lsn = 9; }));
+  EXPECT_NE(sig, partition_copy::sign(secret, c, "bodY"));
   // The separators keep "1\n23" and "12\n3" apart.
-  EXPECT_NE(handoff::sign(secret, 1, 23, false, false, "x"),
-            handoff::sign(secret, 12, 3, false, false, "x"));
+  EXPECT_NE(partition_copy::sign(secret, chunk(1, 23, false, false), "x"),
+            partition_copy::sign(secret, chunk(12, 3, false, false), "x"));
 }
 
 TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
@@ -161,16 +170,16 @@ TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
   const std::vector<std::string> bad = {
       "",
       "sha256=00",
-      handoff::sign("wrong-secret", p_, 4, true, true, body),
-      handoff::sign(secret, static_cast<uint16_t>(p_ + 1), 4, true, true, body),
-      handoff::sign(secret, p_, 5, true, true, body),
-      handoff::sign(secret, p_, 4, true, true, body + "x"),
+      partition_copy::sign("wrong-secret", chunk(p_, 4, true, true), body),
+      partition_copy::sign(secret, chunk(static_cast<uint16_t>(p_ + 1), 4, true, true), body),
+      partition_copy::sign(secret, chunk(p_, 5, true, true), body),
+      partition_copy::sign(secret, chunk(p_, 4, true, true), body + "x"),
       // Signed for other flags: a captured chunk cannot be replayed as the last or a reset.
-      handoff::sign(secret, p_, 4, false, true, body),
-      handoff::sign(secret, p_, 4, true, false, body),
+      partition_copy::sign(secret, chunk(p_, 4, false, true), body),
+      partition_copy::sign(secret, chunk(p_, 4, true, false), body),
   };
   for (const auto& signature : bad) {
-    const auto a = handoff_.receive(p_, 4, true, true, signature, body);
+    const auto a = handoff_.receive(chunk(p_, 4, true, true), signature, body);
     EXPECT_EQ(a.status, 403u) << signature << ": " << a.body;
   }
   EXPECT_TRUE(nothing_stored());
@@ -212,8 +221,8 @@ TEST_F(HandoffReceive, ChunkForAnotherPartitionIsAConflict) {
   // Signed correctly for the other partition, which has no move to this node.
   const uint16_t q = partition_of(other_stream_);
   const std::string body = chunk_of(exported(*source_, q));
-  const auto a =
-      handoff_.receive(q, 4, true, true, handoff::sign(secret, q, 4, true, true, body), body);
+  const auto a = handoff_.receive(
+      chunk(q, 4, true, true), partition_copy::sign(secret, chunk(q, 4, true, true), body), body);
   EXPECT_EQ(a.status, 409u) << a.body;
   EXPECT_TRUE(exported(*store_, q).empty());
 }
@@ -225,9 +234,12 @@ TEST_F(HandoffReceive, TruncatedChunkIsABadRequest) {
   const records one = {exported(*source_, p_).front()};
   const std::string single = chunk_of(one);
   const std::vector<std::string> truncated = {
-      body.substr(0, body.size() - 1),           body.substr(0, 2),
-      single.substr(0, 4 + one[0].first.size()), single.substr(0, 4 + one[0].first.size() + 2),
-      std::string("\xff\xff\xff\xff", 4) + "k",
+      body.substr(0, body.size() - 1),
+      body.substr(0, 2),
+      single.substr(0, 5 + one[0].first.size()),
+      single.substr(0, 5 + one[0].first.size() + 2),
+      std::string("\x00\xff\xff\xff\xff", 5) + "k",
+      std::string("\x07\x00\x00\x00\x01k\x00\x00\x00\x01v", 11),  // no such flag
   };
   for (const auto& t : truncated) {
     const auto a = receive(4, true, true, t);
@@ -289,11 +301,13 @@ TEST_F(HandoffReceive, GoodChunksAreStoredAndTheFenceMovesOnlyOnTheLast) {
   EXPECT_EQ(store_->partition_epoch(partition_of(other_stream_)), 0u);
 }
 
-TEST_F(HandoffReceive, OneChunkWithResetAndLast) {
-  const auto a = receive(4, true, true, chunk_of(exported(*source_, p_)));
+TEST_F(HandoffReceive, OneChunkWithResetAndLastCarriesThePosition) {
+  const auto a = receive(4, true, true, chunk_of(exported(*source_, p_)), {2, 3, 17});
   ASSERT_EQ(a.status, 200u) << a.body;
   EXPECT_EQ(exported(*store_, p_), exported(*source_, p_));
   EXPECT_EQ(store_->partition_epoch(p_), 4u);
+  // The new owner's first round chains to the old owner's last.
+  EXPECT_EQ(store_->replica(p_), (storage::replica_state{2, 3, 17}));
 }
 
 TEST_F(HandoffReceive, EmptyPartitionMovesWithOneEmptyChunk) {
@@ -311,7 +325,7 @@ TEST_F(HandoffReceive, RefusedChunkAfterGoodOnesLeavesTheFence) {
   ASSERT_EQ(receive(4, true, false, chunk_of(rs)).status, 200u);
   // The last chunk arrives with a bad signature: the fence does not move.
   const std::string last = chunk_of({});
-  EXPECT_EQ(handoff_.receive(p_, 4, false, true, "sha256=bad", last).status, 403u);
+  EXPECT_EQ(handoff_.receive(chunk(p_, 4, false, true), "sha256=bad", last).status, 403u);
   EXPECT_EQ(store_->partition_epoch(p_), 0u);
   // Retried properly, it commits.
   EXPECT_EQ(receive(4, false, true, last).status, 200u);

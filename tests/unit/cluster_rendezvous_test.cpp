@@ -9,6 +9,7 @@
 
 #include "base/partition.hpp"
 #include "cluster/rendezvous.hpp"
+#include "cluster/replica_sets.hpp"
 
 namespace sb::cluster {
 namespace {
@@ -120,6 +121,37 @@ TEST(Rendezvous, RemovingANodeMovesOnlyThatNodesPartitions) {
 TEST(Rendezvous, EmptySetHasNoOwner) {
   for (uint16_t p : {uint16_t{0}, uint16_t{1}, uint16_t{255}})
     EXPECT_EQ(rendezvous_owner({}, p), "");
+}
+
+TEST(Rendezvous, OrderStartsWithTheOwnerAndHoldsEveryNodeOnce) {
+  const std::vector<std::string> nodes{"n1", "n2", "n3", "n4"};
+  for (uint16_t p = 0; p < partition_count; ++p) {
+    const auto order = rendezvous_order(nodes, p);
+    ASSERT_EQ(order.size(), nodes.size());
+    EXPECT_EQ(order.front(), rendezvous_owner(nodes, p));
+    EXPECT_TRUE(std::is_permutation(order.begin(), order.end(), nodes.begin()));
+  }
+}
+
+TEST(ReplicaSets, OwnerFirstThenTheRendezvousOrderWithStorage) {
+  const std::map<std::string, member_record> members{
+      {"n1", {"n1", "", "", "u1"}}, {"n2", {"n2", "", "", "u2"}}, {"n3", {"n3", "", "", "u3"}}};
+  const std::vector<std::string> all{"n1", "n2", "n3"};
+  for (uint16_t p = 0; p < partition_count; ++p) {
+    // The owner need not be the rendezvous winner (after a takeover it often is not).
+    const auto order = rendezvous_order(all, p);
+    const auto set = choose_replicas(p, order.back(), all, members, 2);
+    ASSERT_EQ(set.size(), 2u);
+    EXPECT_EQ(set[0].node, order.back());
+    EXPECT_EQ(set[1].node, order.front());
+    EXPECT_EQ(set[1].storage, members.at(order.front()).storage);
+  }
+  // Never more copies than candidates; the owner is kept even when it is no candidate.
+  const auto few = choose_replicas(7, "n9", {"n1"}, members, 3);
+  ASSERT_EQ(few.size(), 2u);
+  EXPECT_EQ(few[0].node, "n9");
+  EXPECT_EQ(few[0].storage, "");
+  EXPECT_EQ(few[1].node, "n1");
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ admin_result admin_client::nodes() {
   return call("GET", "/admin/nodes");
 }
 
+admin_result admin_client::replication() {
+  return call("GET", "/admin/replication");
+}
+
 admin_result admin_client::actors(const std::string& kind) {
   return call("GET", kind.empty() ? "/admin/actors" : "/admin/actors?kind=" + encode_segment(kind));
 }

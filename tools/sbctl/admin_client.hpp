@@ -39,6 +39,7 @@ class admin_client {
   // POST /api/dev/token as an admin of every merchant; 404 outside dev mode.
   admin_result dev_token();
   admin_result nodes();                                                // GET /admin/nodes
+  admin_result replication();                                          // GET /admin/replication
   admin_result actors(const std::string& kind);                        // GET /admin/actors[?kind=K]
   admin_result actor(const std::string& kind, const std::string& id);  // GET /admin/actors/K/id
   admin_result stream(const std::string& stream);                      // GET /admin/streams/s

@@ -52,6 +52,8 @@ admin_result call(const options& opts, admin_client& client) {
       return client.stream(opts.target);
     case command::drain:
       return client.drain(opts.target);
+    case command::replicas:
+      return client.replication();
   }
   return {};
 }
@@ -67,6 +69,8 @@ std::string render(const options& opts, const json::value& answer) {
       return render_actor(answer);
     case command::drain:
       return render_drain(answer, opts.target);
+    case command::replicas:
+      return render_replication(answer);
   }
   return {};
 }

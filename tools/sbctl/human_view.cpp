@@ -192,6 +192,43 @@ std::string render_actor(const json::value& answer) {
   return out;
 }
 
+std::string render_replication(const json::value& answer) {
+  // "n2 live lag 0, n3 probing lag 4" from the owner's view of its backups.
+  auto backups_cell = [](const json::value* v) {
+    if (!v || !rows_are_objects(*v) || v->get_array().empty()) return std::string("-");
+    std::string out;
+    for (const auto& b : v->get_array()) {
+      const auto& o = b.get_object();
+      if (!out.empty()) out += ", ";
+      out += text(o.if_contains("node")) + ' ' + text(o.if_contains("mode")) + " lag " +
+             text(o.if_contains("lag"));
+    }
+    return out;
+  };
+  auto nodes_cell = [](const json::value* v) {
+    if (!v || !v->is_array()) return text(v);
+    std::string out;
+    for (const auto& n : v->get_array()) out += (out.empty() ? "" : ",") + text(&n);
+    return out;
+  };
+  return list_answer(answer, "partitions", {"replication_factor", "under_replicated"},
+                     [&](const json::array& rows) {
+                       return list_table(
+                           rows,
+                           {{"PARTITION", "partition"},
+                            {"OWNER", "owner"},
+                            {"EPOCH", "epoch"},
+                            {"REPLICAS", "replicas"},
+                            {"LIVE", "live_copies"},
+                            {"UNDER", "under_replicated"},
+                            {"BACKUPS", "backups"}},
+                           {}, [&](const json::object& row, std::vector<std::string>& cells) {
+                             cells[3] = nodes_cell(row.if_contains("replicas"));
+                             cells[6] = backups_cell(row.if_contains("backups"));
+                           });
+                     });
+}
+
 std::string render_drain(const json::value& answer, const std::string& node_id) {
   std::string node = node_id, state = "draining";
   if (answer.is_object()) {

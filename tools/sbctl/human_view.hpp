@@ -23,6 +23,10 @@ std::string render_actors(const boost::json::value& answer);
 // one table per list (principals, agents, queue, subscribers).
 std::string render_actor(const boost::json::value& answer);
 
+// GET /admin/replication: PARTITION OWNER EPOCH REPLICAS LIVE UNDER BACKUPS (each backup as
+// "node mode lag N"), then replication_factor and the count of under-replicated partitions.
+std::string render_replication(const boost::json::value& answer);
+
 // POST /admin/nodes/{id}/drain: "draining <id>".
 std::string render_drain(const boost::json::value& answer, const std::string& node_id);
 

@@ -14,6 +14,7 @@ const char* const usage =
     "  inspect <kind>/<id>     one actor's state (e.g. inspect merchant/m1)\n"
     "  streams <stream>        the state of a stream's owner (e.g. streams orders:m1)\n"
     "  drain <node-id>         move every partition off a node\n"
+    "  replicas                every partition's owner, epoch, copies and backups' lag\n"
     "kinds: merchant, conversation, pool, inbox, connection, channels\n"
     "--node defaults to http://127.0.0.1:8080; the token comes from --token, else $SBCTL_TOKEN,\n"
     "else (dev mode) from the node's POST /api/dev/token.\n";
@@ -46,6 +47,10 @@ std::string apply_command(const std::vector<std::string>& words, bool kind_given
   if (kind_given && name != "actors") return "--kind applies only to `actors`";
   if (name == "nodes") {
     opts.command = command::nodes;
+    return want_args(0, "no arguments");
+  }
+  if (name == "replicas") {
+    opts.command = command::replicas;
     return want_args(0, "no arguments");
   }
   if (name == "actors") {

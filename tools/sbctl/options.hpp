@@ -7,7 +7,7 @@
 
 namespace sb::sbctl {
 
-enum class command { nodes, actors, inspect, streams, drain };
+enum class command { nodes, actors, inspect, streams, drain, replicas };
 
 struct options {
   std::string node = "http://127.0.0.1:8080";  // base URL, no trailing '/'

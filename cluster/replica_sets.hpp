@@ -1,0 +1,31 @@
+// Which nodes hold a partition's copies: its owner, then the next nodes in the partition's
+// rendezvous order (docs/replication.md). Pure; safe from any thread.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_view.hpp"
+#include "cluster/rendezvous.hpp"
+
+namespace sb::cluster {
+
+// `owner` first, then the best of `candidates` (node ids that may hold copies, e.g. the
+// members not being drained) until there are `factor` copies; storage uuids from `members`.
+inline std::vector<replica_ref> choose_replicas(uint16_t p, const std::string& owner,
+                                                std::vector<std::string> candidates,
+                                                const std::map<std::string, member_record>& members,
+                                                size_t factor) {
+  auto storage_of = [&](const std::string& node) {
+    auto it = members.find(node);
+    return it == members.end() ? std::string() : it->second.storage;
+  };
+  std::vector<replica_ref> out{{owner, storage_of(owner)}};
+  for (const auto& node : rendezvous_order(std::move(candidates), p)) {
+    if (out.size() >= factor) break;
+    if (node != owner) out.push_back({node, storage_of(node)});
+  }
+  return out;
+}
+
+}  // namespace sb::cluster
