@@ -1,5 +1,7 @@
-// kill -9 of a node: within 5 s requests for its streams answer 503 owner_unavailable with
-// Retry-After (never a wrong answer), WebSocket clients on other nodes stay connected, streams
+// kill -9 of a node without replication (--replication-factor 1, so no replica can take over:
+// with replicas, tests/cluster/failover.test.mjs checks the takeover instead): within 5 s
+// requests for its streams answer 503 owner_unavailable with Retry-After (never a wrong
+// answer) until the node returns, WebSocket clients on other nodes stay connected, streams
 // owned by the other nodes keep working; once the node is back on its data dir every
 // acknowledged entry is there, exactly once, in seq order, and the open dashboard resumes.
 import { after, before } from 'node:test';
@@ -18,7 +20,8 @@ const dashboards = [];
 
 before(
   cl.withLogs(async () => {
-    c = await cl.startCluster(3);
+    // R = 1: each partition has its owner's copy only; a dead owner's streams wait for it.
+    c = await cl.startCluster(3, { extraArgs: ['--replication-factor', '1'] });
     [A, B, C] = c.nodes;
   }),
   { timeout: 60000 },

@@ -960,3 +960,74 @@ export function assertSameEntries(entries, expected, what) {
   assert.deepEqual(got, want, `${what}: entries (seq, id) must be exactly the acknowledged ones`);
   assert.deepEqual(want.map(([s]) => s), Array.from({ length: want.length }, (_, i) => i + 1), `${what}: seqs 1..${want.length} without a gap`);
 }
+
+// ---------------------------------------------------------------- replication (issue 9)
+
+// One key of etcd through its v3 JSON gateway: {key, value (a string), mod_revision, version}
+// or null when absent. `etcd` is the startEtcd() result or its URL.
+export async function etcdGet(etcd, key, { timeoutMs = 3000 } = {}) {
+  const url = typeof etcd === 'string' ? etcd : etcd.url;
+  const res = await fetch(`${url}/v3/kv/range`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`etcd range ${key}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  const kv = body.kvs?.[0];
+  if (!kv) return null;
+  return { key, value: Buffer.from(kv.value ?? '', 'base64').toString('utf8'), mod_revision: Number(kv.mod_revision), version: Number(kv.version) };
+}
+
+// The partition record `<prefix>/parts/<p>` as etcd holds it, parsed
+// ({owner, epoch, state, to, replicas: [{node, storage}]}), or null.
+export async function partitionRecord(etcd, p, { prefix = '/switchboard' } = {}) {
+  const kv = await etcdGet(etcd, `${prefix}/parts/${p}`);
+  if (!kv) return null;
+  try {
+    return { ...JSON.parse(kv.value), mod_revision: kv.mod_revision };
+  } catch {
+    throw new Error(`${prefix}/parts/${p}: not JSON: ${kv.value.slice(0, 300)}`);
+  }
+}
+
+// The stored history of `stream` as `node` serves it, oldest first: [{seq, id, data}]. Through
+// GET /api/streams/{stream}/entries (streamEntries) when the node serves that route, else (404
+// "no such endpoint") as a fresh client resuming from 0 is replayed it: pushes until `expect`
+// distinct seqs have arrived and then nothing new for `quietMs`, or nothing new for `quietMs`
+// at all, or `timeoutMs`. Redeliveries of a seq are dropped here (the first one is kept in
+// `entries`, and any that differ are listed in `conflicts`). Resolves {entries, via, conflicts}.
+export async function readStream(node, token, stream, { expect = 0, quietMs = 1000, timeoutMs = 20000, registry } = {}) {
+  try {
+    const entries = await streamEntries(node, token, stream);
+    return { entries: entries.map((e) => ({ seq: e.seq, id: e.id, data: e.data })), via: 'entries', conflicts: [] };
+  } catch (err) {
+    if (!/entries\?limit=200 on \S+: 404 /.test(err.message) || !/no such endpoint/.test(err.message)) throw err;
+  }
+  const { ws } = await connectClient(node, token, { resume: { [stream]: 0 }, registry, timeoutMs: Math.min(timeoutMs, 8000) });
+  try {
+    const bySeq = new Map();
+    const conflicts = [];
+    let taken = 0;
+    let lastNew = Date.now();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (; taken < ws.frames.length; taken++) {
+        const f = ws.frames[taken];
+        if (f.op !== 'push' || f.stream !== stream) continue;
+        const had = bySeq.get(f.seq);
+        if (!had) {
+          bySeq.set(f.seq, { seq: f.seq, id: f.id, data: f.data });
+          lastNew = Date.now();
+        } else if (had.id !== f.id) conflicts.push({ seq: f.seq, first: had.id, then: f.id });
+      }
+      const quiet = Date.now() - lastNew >= quietMs;
+      if ((bySeq.size >= expect && quiet) || Date.now() >= deadline || !ws.isOpen) break;
+      await sleep(25);
+    }
+    return { entries: [...bySeq.values()].sort((a, b) => a.seq - b.seq), via: 'replay', conflicts, closed: ws.closeInfo };
+  } finally {
+    ws.terminate();
+  }
+}
