@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/entry_id.hpp"
+#include "cluster/cluster_errors.hpp"
 #include "codec/frames.hpp"
 
 namespace sb {
@@ -30,6 +31,24 @@ frame_ptr durable_stream::encode(const storage::stored_entry& e, bool redacted) 
 durable_stream::durable_stream(caf::event_based_actor* self, std::string stream, stream_deps deps)
     : self_(self), stream_(std::move(stream)), deps_(deps) {
   durable_seq_ = assigned_seq_ = deps_.store->last_seq(stream_);
+}
+
+durable_stream::~durable_stream() {
+  // An append in flight may be stored already (and moved with the partition), so this answer
+  // is not one the bridge retries by itself: the client retries with its Idempotency-Key. The
+  // owner's own callbacks are not called: its state is being destroyed.
+  const auto stopped = cluster::make_cluster_error(
+      cluster::cluster_errc::owner_unavailable,
+      "the stream's owner stopped while this request was in flight; retry it (appends with the "
+      "same Idempotency-Key)");
+  for (auto* q : {&in_flight_, &unflushed_})
+    for (auto& p : *q)
+      for (auto* waiting : {&p.waiters, &p.duplicates})
+        for (auto& w : *waiting)
+          if (auto* rp = std::get_if<caf::response_promise>(&w); rp && rp->pending())
+            rp->deliver(stopped);
+  for (auto& poll : polls_)
+    if (poll.rp.pending()) poll.rp.deliver(stopped);
 }
 
 caf::message_handler durable_stream::handlers() {

@@ -39,6 +39,11 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 class durable_stream {
  public:
   durable_stream(caf::event_based_actor* self, std::string stream, stream_deps deps);
+  // Answers every requester still waiting (an append in flight, a long poll) when the owner
+  // stops — sealed for a handoff, fenced by a takeover — instead of letting them time out.
+  ~durable_stream();
+  durable_stream(const durable_stream&) = delete;
+  durable_stream& operator=(const durable_stream&) = delete;
 
   const std::string& name() const { return stream_; }
   uint64_t last_seq() const { return durable_seq_; }

@@ -52,7 +52,8 @@ cluster_node::cluster_node(std::shared_ptr<cluster_view> view, deps d)
   controller_ = std::make_unique<controller>(
       etcd_, view_,
       controller::options{c.prefix, c.moves_in_flight, std::chrono::milliseconds(100),
-                          c.replication_factor, c.suspect_after},
+                          c.replication_factor, c.suspect_after,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(c.replace_after)},
       [this] { return membership_->lease(); }, takeover_.get());
 }
 
@@ -70,9 +71,13 @@ std::string cluster_node::start() {
   // Replication first: a round committed for a partition this node owns must reach its backups.
   copies_ = std::make_unique<copy_workers>(2);
   sink_ = deps_.sys->spawn<caf::detached>(replica_sink, deps_.store);
-  replicator_ =
-      deps_.sys->spawn(replicator, replicator_deps{view_, deps_.store, deps_.cfg->auth.secret,
-                                                   deps_.registry, copies_.get(), deps_.metrics});
+  replicator_ = deps_.sys->spawn(
+      replicator,
+      replicator_deps{
+          view_, deps_.store, deps_.cfg->auth.secret, deps_.registry, copies_.get(), deps_.metrics,
+          [this](uint16_t p, const std::string& node, const std::string& storage) {
+            copies_->run([this, p, node, storage] { record_storage(p, node, storage); });
+          }});
   caf::anon_send(deps_.registry, replication_atom::value, sink_, replicator_);
   deps_.commit->set_replicator([rep = replicator_](std::vector<storage::replica_round> rounds,
                                                    storage::group_commit::callback done) {
@@ -100,6 +105,27 @@ void cluster_node::stop() {
   // acknowledged without a backup.
   caf::anon_send_exit(replicator_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+}
+
+void cluster_node::record_storage(uint16_t p, const std::string& node, const std::string& storage) {
+  auto r = view_->partition(p);
+  if (!r || r->owner != view_->self()) return;
+  partition_record next = *r;
+  bool changed = false;
+  for (auto& ref : next.replicas)
+    if (ref.node == node && ref.storage != storage) {
+      ref.storage = storage;
+      changed = true;
+    }
+  if (!changed) return;
+  std::string error;
+  const auto key = etcd_keys::partition_key(deps_.cfg->cluster.prefix, p);
+  auto done =
+      etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
+                {{etcd_op::kind::put, key, etcd_keys::partition_json(next), 0, false}}, {}, error);
+  if (done && done->succeeded)
+    log("partition " + std::to_string(p) + ": backup " + node +
+        " holds a full copy on new storage " + storage);
 }
 
 partition_copy::answer cluster_node::receive_copy(const partition_copy::chunk_params& c,

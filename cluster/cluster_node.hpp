@@ -56,6 +56,8 @@ class cluster_node {
   // Runs on the watch thread whenever etcd's record of p changed.
   void on_partition(uint16_t p);
   void dial_loop();
+  // Lists `storage` for `node` among p's replicas in etcd (a wiped backup copied in full).
+  void record_storage(uint16_t p, const std::string& node, const std::string& storage);
 
   std::shared_ptr<cluster_view> view_;
   deps deps_;

@@ -91,12 +91,14 @@ void controller::reconcile() {
     if (r->state != "serving" || !members.contains(r->owner)) continue;
     if (r->owner == target) {
       // Fewer copies than configured (a cluster that grew, or records from before
-      // replication): add backups; the owner copies the partition to them.
-      // A node being drained gives up its copies too.
+      // replication): add backups; the owner copies the partition to them. A node being
+      // drained gives up its copies, and so does one gone for cluster.replace_after.
       const size_t want = std::min(opts_.replication_factor, eligible.size());
-      const bool drained_copy = std::any_of(r->replicas.begin(), r->replicas.end(),
-                                            [&](const auto& x) { return view_->draining(x.node); });
-      if (r->replicas.size() >= want && !drained_copy) continue;
+      const bool replaced_copy =
+          std::any_of(r->replicas.begin(), r->replicas.end(), [&](const auto& x) {
+            return view_->draining(x.node) || gone_for(x.node, opts_.replace_after);
+          });
+      if (r->replicas.size() >= want && !replaced_copy) continue;
       partition_record more = *r;
       more.replicas = choose_replicas(p, r->owner, eligible, members, want);
       etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
@@ -121,8 +123,17 @@ void controller::watch_peers() {
     absent_since_.erase(id);
     if (id == view_->self() || view_->peer_connected(id)) last_reached_[id] = now;
   }
-  for (const auto& r : view_->partitions())
-    if (r && !members.contains(r->owner)) absent_since_.try_emplace(r->owner, now);
+  for (const auto& r : view_->partitions()) {
+    if (!r) continue;
+    for (const auto& x : r->replicas)
+      if (!members.contains(x.node)) absent_since_.try_emplace(x.node, now);
+    if (!members.contains(r->owner)) absent_since_.try_emplace(r->owner, now);
+  }
+}
+
+bool controller::gone_for(const std::string& node, std::chrono::milliseconds at_least) const {
+  auto gone = absent_since_.find(node);
+  return gone != absent_since_.end() && clock::now() - gone->second >= at_least;
 }
 
 bool controller::suspect(const std::string& node) const {
@@ -150,15 +161,17 @@ std::string controller::suspicion(const std::string& node) const {
 
 void controller::fail_over() {
   if (!failover_) return;
+  std::vector<takeover::candidate> batch;
   for (uint16_t p = 0; p < partition_count && !stopping_; ++p) {
     auto r = view_->partition(p);
     if (!r || r->replicas.size() <= 1) continue;
     // A takeover that reserved its epoch but could not finish yet goes on whatever the owner.
     if (r->state == "recovering")
-      failover_->schedule(p, "a takeover at epoch " + std::to_string(r->epoch) + " goes on");
+      batch.push_back({p, r->owner, r->epoch, "a takeover at epoch " + std::to_string(r->epoch)});
     else if (auto why = suspicion(r->owner); !why.empty())
-      failover_->schedule(p, why);
+      batch.push_back({p, r->owner, r->epoch, why});
   }
+  if (!batch.empty()) failover_->schedule(std::move(batch));
 }
 
 }  // namespace sb::cluster

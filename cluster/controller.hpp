@@ -27,6 +27,7 @@ class controller {
     std::chrono::milliseconds period{100};
     size_t replication_factor = 1;
     std::chrono::milliseconds suspect_after{800};
+    std::chrono::milliseconds replace_after{60000};
   };
   // `lease` is the node's member lease: the controller key lives and dies with it.
   controller(etcd_client& etcd, std::shared_ptr<cluster_view> view, options opts,
@@ -43,6 +44,8 @@ class controller {
   void watch_peers();
   bool suspect(const std::string& node) const;
   std::string suspicion(const std::string& node) const;  // why `node` looks lost, or ""
+  // Whether `node` has had no member key for at least that long (as this node saw it).
+  bool gone_for(const std::string& node, std::chrono::milliseconds at_least) const;
   void fail_over();
 
   etcd_client& etcd_;

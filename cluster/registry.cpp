@@ -291,13 +291,14 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
              const std::vector<storage::replica_round>& rounds) {
         hand_over(self, self->state.sink, a, from, rounds);
       },
-      [self](rseal_atom a, uint16_t p, uint64_t epoch) {
-        hand_over(self, self->state.sink, a, p, epoch);
+      [self](rseal_atom a, const std::vector<storage::seal_request>& requests) {
+        hand_over(self, self->state.sink, a, requests);
       },
       [self](rstate_atom a, uint16_t p) { hand_over(self, self->state.sink, a, p); },
       [self](rinspect_atom a) { hand_over(self, self->state.replicator, a); },
-      [self, view](rseal_atom a, const std::string& node, uint16_t p, uint64_t epoch) {
-        hand_over(self, node_sink(self, view, node), a, p, epoch);
+      [self, view](rseal_atom a, const std::string& node,
+                   const std::vector<storage::seal_request>& requests) {
+        hand_over(self, node_sink(self, view, node), a, requests);
       },
       [self, view](rstate_atom a, const std::string& node, uint16_t p) {
         hand_over(self, node_sink(self, view, node), a, p);

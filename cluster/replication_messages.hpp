@@ -1,10 +1,11 @@
 // The messages of replication (docs/replication.md) and the wire form of what they carry.
 //   to a node's registry, which hands them to its replica_sink (from peers and the controller):
 //     (rappend_atom, std::string from, std::vector<replica_round>) -> std::vector<replica_verdict>
-//     (rseal_atom, uint16_t p, uint64_t epoch)    -> (replica_state, std::string storage_uuid)
+//     (rseal_atom, std::vector<seal_request>)     -> (std::vector<replica_state> in request
+//                                                    order, std::string storage_uuid)
 //     (rstate_atom, uint16_t p)                   -> (replica_state, std::string storage_uuid)
 //   to the local registry, for a named node's sink (the controller's takeover):
-//     (rseal_atom, std::string node, uint16_t p, uint64_t epoch), (rstate_atom, node, p)
+//     (rseal_atom, std::string node, std::vector<seal_request>), (rstate_atom, node, p)
 //   local only, to the replicator:
 //     (rjob_atom, replication_job_ptr)            a committed group-commit round
 //     (rpeer_atom, std::string node, caf::actor)  a peer registry connected (invalid: lost)
@@ -54,6 +55,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_round& x) {
   return f(caf::meta::type_name("sb::replica_round"), x.partition, x.epoch, x.lsn, x.prev_epoch,
            x.prev_lsn, x.ops);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, seal_request& x) {
+  return f(caf::meta::type_name("sb::seal_request"), x.partition, x.epoch);
 }
 
 template <class Inspector>

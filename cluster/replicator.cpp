@@ -106,6 +106,27 @@ void note_position(const context& cx, uint16_t p, follower& f, position at) {
 void send_rounds(const context& cx, const std::string& node,
                  std::vector<storage::replica_round> rounds);
 
+// The owner's newest round of p (or its stored position when it kept none).
+position newest(const context& cx, uint16_t p) {
+  const auto& part = cx.self->state.parts[p];
+  return part.recent.empty() ? of(cx.deps->store->replica(p))
+                             : position{part.recent.back().epoch, part.recent.back().lsn};
+}
+
+// KIP-903: a backup that holds everything under a uuid etcd does not list for it (a wiped
+// directory, copied since) is recorded, once, so that it counts for a takeover's seal again.
+void note_caught_up(const context& cx, uint16_t p, const std::string& node, follower& f) {
+  if (f.storage.empty() || f.storage_noted || !cx.deps->on_caught_up) return;
+  if (f.at != newest(cx, p)) return;
+  auto r = cx.deps->view->partition(p);
+  if (!r) return;
+  for (const auto& ref : r->replicas)
+    if (ref.node == node && ref.storage != f.storage) {
+      f.storage_noted = true;
+      cx.deps->on_caught_up(p, node, f.storage);
+    }
+}
+
 void on_verdicts(const context& cx, const std::string& node,
                  const std::vector<storage::replica_verdict>& verdicts) {
   auto& st = cx.self->state;
@@ -118,6 +139,7 @@ void on_verdicts(const context& cx, const std::string& node,
     switch (v.kind) {
       case storage::replica_verdict_kind::applied:
         note_position(cx, v.partition, f, of(v.state));
+        note_caught_up(cx, v.partition, node, f);
         break;
       case storage::replica_verdict_kind::stale:
         if (v.state.sealed_epoch > part->second.epoch) {
@@ -217,11 +239,13 @@ void ask_state(const context& cx, uint16_t p, const std::string& node) {
   f.asking = true;
   cx.self->request(peer->second, state_timeout, rstate_atom::value, p)
       .then(
-          [cx, p, node](const storage::replica_state& s, const std::string&) {
+          [cx, p, node](const storage::replica_state& s, const std::string& storage) {
             auto part = cx.self->state.parts.find(p);
             if (part == cx.self->state.parts.end()) return;
             auto& f = part->second.followers[node];
             f.asking = false;
+            if (f.storage != storage) f.storage_noted = false;
+            f.storage = storage;
             if (f.now != mode::probing) return;
             if (s.sealed_epoch > part->second.epoch) return fenced(cx, p, s.sealed_epoch);
             f.at = of(s);

@@ -10,6 +10,7 @@
 #pragma once
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,15 +35,20 @@ struct replicator_deps {
   caf::actor registry;             // stops the owners of a fenced partition
   copy_workers* copies = nullptr;  // runs full copies
   codec::metrics* metrics = nullptr;
+  // A backup caught up whose storage uuid etcd lists differently (its directory was wiped and
+  // it has been copied in full since): record the new uuid so it counts as a replica again.
+  std::function<void(uint16_t p, const std::string& node, const std::string& storage)> on_caught_up;
 };
 
 struct replicator_state {
   using position = std::pair<uint64_t, uint64_t>;  // (epoch, lsn)
   struct follower {
     enum class mode { probing, live, copying } now = mode::probing;
-    position at{0, 0};    // its last known position
-    position sent{0, 0};  // the last round sent to it while live
-    bool asking = false;  // a state request is out
+    position at{0, 0};           // its last known position
+    position sent{0, 0};         // the last round sent to it while live
+    bool asking = false;         // a state request is out
+    std::string storage;         // its data directory's uuid, as it last said
+    bool storage_noted = false;  // told on_caught_up about a uuid etcd does not list
     std::chrono::steady_clock::time_point retry_after{};
   };
   struct partition {

@@ -192,6 +192,8 @@ const std::map<std::string, setter>& setters() {
        }},
       {"cluster.suspect_after",
        [](settings& s, const std::string& v) { return parse_millis(v, s.cluster.suspect_after); }},
+      {"cluster.replace_after",
+       [](settings& s, const std::string& v) { return parse_seconds(v, s.cluster.replace_after); }},
       {"auth.secret", [](settings& s, const std::string& v) { return (s.auth.secret = v), true; }},
       {"auth.service_keys",
        [](settings& s, const std::string& v) {
@@ -466,6 +468,8 @@ std::string validate(const settings& s) {
     return "cluster.replication_factor must be 1..5";
   if (s.cluster.suspect_after.count() < 100 || s.cluster.suspect_after.count() > 60000)
     return "cluster.suspect_after must be 100ms..60s";
+  if (s.cluster.replace_after.count() < 1 || s.cluster.replace_after.count() > 86400)
+    return "cluster.replace_after must be 1s..24h";
   return "";
 }
 

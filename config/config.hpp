@@ -64,6 +64,9 @@ struct settings {
     size_t replication_factor = 3;
     // A peer the controller lost this long ago (middleman down) has its partitions taken over.
     std::chrono::milliseconds suspect_after{800};
+    // A replica whose node has been gone this long is replaced by the next node in the
+    // partition's rendezvous order (the owner copies the partition to it).
+    std::chrono::seconds replace_after{60};
   } cluster;
   struct auth_t {
     std::string secret;  // HS256 key for JWTs; required (>= 32 bytes) outside dev mode

@@ -1,5 +1,8 @@
 #include "net/bridge.hpp"
 
+#include <memory>
+#include <utility>
+
 #include "cluster/cluster_errors.hpp"
 #include "cluster/registry.hpp"
 
@@ -33,14 +36,39 @@ void request_owner(caf::event_based_actor* self, caf::actor registry, std::strin
   self->request(registry, resolve_timeout, cluster::resolve_atom::value, stream)
       .then(
           [=](caf::actor owner) {
+            // An owner whose node is lost with this request in flight never answers it (CAF
+            // 0.17 drops it): the proxy's down message answers at once instead of the timeout.
+            // The outcome is unknown then, so it is not retried here. (An owner that stops on a
+            // live node answers its waiters itself, or CAF bounces the request.)
+            auto answered = std::make_shared<bool>(false);
+            auto once = [answered, done](caf::expected<Result> r) {
+              if (std::exchange(*answered, true)) return;
+              done(std::move(r));
+            };
+            self->monitor(owner);
+            self->set_down_handler([=](caf::down_msg& dm) {
+              if (dm.source != owner.address() ||
+                  dm.reason != caf::exit_reason::remote_link_unreachable)
+                return;
+              once(cluster::make_cluster_error(cluster::cluster_errc::owner_unavailable,
+                                               "the stream's owner stopped with this request in "
+                                               "flight; retry it (appends with the same "
+                                               "Idempotency-Key)"));
+              self->quit();
+            });
             self->request(owner, timeout, msg)
-                .then([=](Result& r) { done(std::move(r)); },
-                      [=](caf::error& err) {
-                        if (err == caf::sec::request_receiver_down)
-                          again(std::move(err));
-                        else
-                          done(std::move(err));
-                      });
+                .then(
+                    [=](Result& r) {
+                      self->demonitor(owner);
+                      once(std::move(r));
+                    },
+                    [=](caf::error& err) {
+                      self->demonitor(owner);
+                      if (err == caf::sec::request_receiver_down && !*answered)
+                        again(std::move(err));
+                      else
+                        once(std::move(err));
+                    });
           },
           [=](caf::error& err) {
             if (cluster::retryable(err))

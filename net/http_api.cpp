@@ -34,7 +34,11 @@ bool printable_ascii(std::string_view s) {
 }  // namespace
 
 http_response json_error(unsigned status, std::string_view code, std::string_view message) {
-  return {status, codec::encode_http_error(code, message), "application/json", {}};
+  http_response r{status, codec::encode_http_error(code, message), "application/json", {}};
+  // Every 503 is temporary (an owner being taken over or moved, storage, readiness): say when
+  // to try again.
+  if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 http_api::http_api(const config::settings& cfg, codec::metrics& metrics, bridge& actors)
@@ -89,7 +93,8 @@ void http_api::handle(http_request req, responder reply) {
   if (auto r = limit(ip_limiter_, req.client_ip); r.status) return reply(std::move(r));
   if (path.starts_with("/internal/") || path == "/admin/nodes" ||
       path.starts_with("/admin/nodes/") || path == "/admin/actors" ||
-      path.starts_with("/admin/actors/") || path.starts_with("/admin/streams/"))
+      path.starts_with("/admin/actors/") || path.starts_with("/admin/streams/") ||
+      path == "/admin/replication")
     return cluster_route(req, parts, std::move(reply));
   if (path == "/metrics") return reply({200, metrics_.render(), "text/plain; version=0.0.4", {}});
   if (path == "/api/orders") {

@@ -90,12 +90,10 @@ inline unsigned http_status(const std::string& code) {
   return 400;
 }
 
-// An actor's error as the HTTP error response; a 503 says when to try again.
+// An actor's error as the HTTP error response (a 503 says when to try again: json_error).
 inline http_response error_response(const caf::error& err) {
   auto code = error_code(err);
-  auto response = json_error(http_status(code), code, error_message(err));
-  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
-  return response;
+  return json_error(http_status(code), code, error_message(err));
 }
 
 // The body as a JSON object after the common checks (Content-Type, size, UTF-8, syntax,

@@ -33,6 +33,12 @@ struct replica_round {
   std::string ops;  // the round's records of this partition (storage/op_codec.hpp)
 };
 
+// A takeover's request to one replica: from now on refuse rounds of epochs below `epoch`.
+struct seal_request {
+  uint16_t partition = 0;
+  uint64_t epoch = 0;
+};
+
 // A backup's answer to one round.
 enum class replica_verdict_kind : uint8_t {
   applied,   // synced here (or already was)

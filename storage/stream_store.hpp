@@ -143,9 +143,10 @@ class stream_store {
   // A backup's side: applies each round only above the sealed epoch and on top of the round it
   // names as previous; every accepted round in one batch, with the new positions.
   std::vector<replica_verdict> apply_replicated(const std::vector<replica_round>& rounds);
-  // From now on refuses rounds of epochs below `epoch`; returns the position, or nullopt and
-  // the error.
-  std::optional<replica_state> seal(uint16_t p, uint64_t epoch, std::string& error);
+  // Seals every requested partition (from now on refuses rounds of epochs below its epoch) in
+  // one synced batch; returns their positions in request order, or nullopt and the error.
+  std::optional<std::vector<replica_state>> seal(const std::vector<seal_request>& requests,
+                                                 std::string& error);
   // This store's identity, made on first open: a wiped data directory is a new replica.
   const std::string& storage_uuid() const { return uuid_; }
 

@@ -259,23 +259,33 @@ std::vector<replica_verdict> stream_store::apply_replicated(
   return verdicts;
 }
 
-std::optional<replica_state> stream_store::seal(uint16_t p, uint64_t epoch, std::string& error) {
-  if (p >= partition_count) {
-    error = "no partition " + std::to_string(p);
-    return std::nullopt;
-  }
+std::optional<std::vector<replica_state>> stream_store::seal(
+    const std::vector<seal_request>& requests, std::string& error) {
   std::lock_guard lock(write_mutex_);
-  replica_state next = positions_[p];
-  if (epoch <= next.sealed_epoch) return next;
-  next.sealed_epoch = epoch;
-  rocksdb::WriteBatch batch;
-  if (auto s = batch.Put(meta_key(position_tag, p), encode_position(next)); !s.ok()) {
-    error = s.ToString();
-    return std::nullopt;
+  std::map<uint16_t, replica_state> next;
+  for (const auto& r : requests) {
+    if (r.partition >= partition_count) {
+      error = "no partition " + std::to_string(r.partition);
+      return std::nullopt;
+    }
+    auto [it, fresh] = next.try_emplace(r.partition, positions_[r.partition]);
+    it->second.sealed_epoch = std::max(it->second.sealed_epoch, r.epoch);
   }
-  if (error = write(*db_, batch, true); !error.empty()) return std::nullopt;
-  positions_[p] = next;
-  return next;
+  rocksdb::WriteBatch batch;
+  for (const auto& [p, s] : next) {
+    if (s == positions_[p]) continue;
+    if (auto st = batch.Put(meta_key(position_tag, p), encode_position(s)); !st.ok()) {
+      error = st.ToString();
+      return std::nullopt;
+    }
+  }
+  if (batch.Count() > 0)
+    if (error = write(*db_, batch, true); !error.empty()) return std::nullopt;
+  std::vector<replica_state> out;
+  out.reserve(requests.size());
+  for (const auto& [p, s] : next) positions_[p] = s;
+  for (const auto& r : requests) out.push_back(positions_[r.partition]);
+  return out;
 }
 
 }  // namespace sb::storage

@@ -158,8 +158,8 @@ TEST_F(ReplicatorTest, BackupSealedAtALaterEpochFencesTheOwner) {
   connect("c", sink_c_);
   ASSERT_EQ(wait(append(1)), "");
   std::string error;
-  ASSERT_TRUE(b_->seal(p_, 2, error));
-  ASSERT_TRUE(c_->seal(p_, 2, error));
+  ASSERT_TRUE(b_->seal({{p_, 2}}, error));
+  ASSERT_TRUE(c_->seal({{p_, 2}}, error));
   const auto answer = wait(append(2));
   EXPECT_NE(answer, "");
   EXPECT_NE(answer, "no answer");

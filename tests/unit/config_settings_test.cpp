@@ -264,8 +264,8 @@ tail_cache = 12
   // The file is applied first wherever --config appears.
   ASSERT_EQ(parse({"--node-id", "from-flag", "--listen=127.0.0.1:0", "--config", path, "--data-dir",
                    "/from/flag", "--etcd", "http://127.0.0.1:3000,http://127.0.0.1:3001",
-                   "--cluster-listen", "127.0.0.1:9300", "--set", "delivery.max_unacked=21",
-                   "--set=storage.sync=off"},
+                   "--cluster-listen", "127.0.0.1:9300", "--replication-factor", "2", "--set",
+                   "delivery.max_unacked=21", "--set=storage.sync=off"},
                   s),
             "");
   EXPECT_EQ(s.node.id, "from-flag");
@@ -275,6 +275,7 @@ tail_cache = 12
   EXPECT_EQ(s.cluster.etcd,
             (std::vector<std::string>{"http://127.0.0.1:3000", "http://127.0.0.1:3001"}));
   EXPECT_EQ(s.cluster.listen_port, 9300);
+  EXPECT_EQ(s.cluster.replication_factor, 2u);
   EXPECT_EQ(s.delivery.max_unacked, 21u);
   EXPECT_EQ(s.delivery.tail_cache, 12u);  // from the file, not overridden
   EXPECT_FALSE(s.storage.sync);
@@ -342,12 +343,21 @@ TEST(ConfigValidate, ShortServiceKeyOutsideDevModeIsRefused) {
 
 TEST(ConfigValidate, OutOfRangeSettingsAreNamed) {
   const std::vector<std::pair<std::string, std::string>> bad{
-      {"node.io_threads", "0"},          {"node.io_threads", "65"},
-      {"limits.max_body", "100"},        {"limits.max_frame", "1000"},
-      {"limits.max_json_depth", "1"},    {"delivery.ack_timeout", "10ms"},
-      {"delivery.replay_batch", "0"},    {"delivery.max_unacked", "0"},
-      {"limits.max_poll_timeout", "0s"}, {"limits.principal_burst", "0.5"},
+      {"node.io_threads", "0"},
+      {"node.io_threads", "65"},
+      {"limits.max_body", "100"},
+      {"limits.max_frame", "1000"},
+      {"limits.max_json_depth", "1"},
+      {"delivery.ack_timeout", "10ms"},
+      {"delivery.replay_batch", "0"},
+      {"delivery.max_unacked", "0"},
+      {"limits.max_poll_timeout", "0s"},
+      {"limits.principal_burst", "0.5"},
       {"limits.ip_burst", "0"},
+      {"cluster.replication_factor", "0"},
+      {"cluster.replication_factor", "6"},
+      {"cluster.suspect_after", "50ms"},
+      {"cluster.replace_after", "0s"},
   };
   for (const auto& [key, value] : bad) {
     auto s = defaults();

@@ -108,18 +108,25 @@ TEST(SbctlCommand, EachCommandRendersItsAnswer) {
   s.replies = {{200, R"({"actors":[{"kind":"pool","id":"m1","node":"n1","mailbox":0}]})", ""},
                {200, R"({"stream":"orders:m1","owner":"n1","seq":9,"principals":[]})", ""},
                {200, R"({"stream":"orders:m1","owner":"n1","seq":9})", ""},
-               {202, R"({"node":"n2","state":"draining"})", ""}};
+               {202, R"({"node":"n2","state":"draining"})", ""},
+               {200, R"({"replication_factor":1,"under_replicated":0,"partitions":[]})", ""}};
   EXPECT_EQ(s.run({"--token=T", "actors", "--kind", "pool"}), exit_ok);
   EXPECT_EQ(s.run({"--token=T", "inspect", "merchant/m1"}), exit_ok);
   EXPECT_EQ(s.run({"--token=T", "streams", "orders:m1"}), exit_ok);
   EXPECT_EQ(s.run({"--token=T", "drain", "n2"}), exit_ok);
+  EXPECT_EQ(s.run({"--token=T", "replicas"}), exit_ok);
   EXPECT_EQ(s.out.str(),
             "KIND  ID  NODE  MAILBOX\n"
             "pool  m1  n1    0\n"
             "stream: orders:m1\nowner: n1\nseq: 9\n\nprincipals:\nPRINCIPAL  ACKED  UNACKED\n"
             "stream: orders:m1\nowner: n1\nseq: 9\n"
-            "draining n2\n");
+            "draining n2\n"
+            "PARTITION  OWNER  EPOCH  REPLICAS  LIVE  UNDER  BACKUPS\n"
+            "\n"
+            "replication_factor: 1\n"
+            "under_replicated: 0\n");
   EXPECT_EQ(s.calls[0].url, "http://127.0.0.1:8080/admin/actors?kind=pool");
+  EXPECT_EQ(s.calls[4].url, "http://127.0.0.1:8080/admin/replication");
   EXPECT_EQ(s.calls[3].method, "POST");
 }
 

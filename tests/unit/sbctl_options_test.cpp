@@ -72,6 +72,11 @@ TEST(SbctlOptions, StreamsAndDrain) {
   EXPECT_EQ(d.target, "n2");
 }
 
+TEST(SbctlOptions, Replicas) {
+  EXPECT_EQ(parse_ok({"replicas"}).command, command::replicas);
+  EXPECT_EQ(parse_error({"replicas", "n1"}), "replicas: expected no arguments");
+}
+
 TEST(SbctlOptions, TokenFlagWinsOverTheEnvironment) {
   EXPECT_EQ(parse_ok({"nodes"}, "from-env").token, "from-env");
   EXPECT_EQ(parse_ok({"--token", "from-flag", "nodes"}, "from-env").token, "from-flag");

@@ -105,9 +105,9 @@ TEST_F(ReplicaTest, SealRefusesOlderEpochsAndSurvivesReopen) {
   auto r1 = owner_writes(1);
   ASSERT_EQ(send(r1).kind, kind::applied);
   std::string error;
-  auto sealed = backup_->seal(p_, 2, error);
+  auto sealed = backup_->seal({{p_, 2}}, error);
   ASSERT_TRUE(sealed) << error;
-  EXPECT_EQ(*sealed, (replica_state{2, 1, 1}));
+  EXPECT_EQ(sealed->at(0), (replica_state{2, 1, 1}));
   backup_.reset();
   backup_ = open_store(backup_dir_.path() + "/db");
   auto v = send(owner_writes(2));
@@ -115,7 +115,21 @@ TEST_F(ReplicaTest, SealRefusesOlderEpochsAndSurvivesReopen) {
   EXPECT_EQ(v.state.sealed_epoch, 2u);
   EXPECT_EQ(backup_->last_seq(stream_), 1u);
   // Sealing never goes back down.
-  EXPECT_EQ(backup_->seal(p_, 1, error)->sealed_epoch, 2u);
+  EXPECT_EQ(backup_->seal({{p_, 1}}, error)->at(0).sealed_epoch, 2u);
+}
+
+TEST_F(ReplicaTest, SealOfManyPartitionsAnswersInRequestOrder) {
+  ASSERT_EQ(send(owner_writes(1)).kind, kind::applied);
+  const auto q = static_cast<uint16_t>((p_ + 1) % partition_count);
+  std::string error;
+  auto sealed = backup_->seal({{q, 4}, {p_, 3}, {q, 2}}, error);
+  ASSERT_TRUE(sealed) << error;
+  ASSERT_EQ(sealed->size(), 3u);
+  EXPECT_EQ(sealed->at(0), (replica_state{4, 0, 0}));
+  EXPECT_EQ(sealed->at(1), (replica_state{3, 1, 1}));
+  EXPECT_EQ(sealed->at(2), (replica_state{4, 0, 0}));  // never lowered, even within one call
+  EXPECT_FALSE(backup_->seal({{partition_count, 1}}, error));
+  EXPECT_FALSE(error.empty());
 }
 
 TEST_F(ReplicaTest, NewOwnerContinuesFromTheSealedTail) {
@@ -123,7 +137,7 @@ TEST_F(ReplicaTest, NewOwnerContinuesFromTheSealedTail) {
   // stopped at (1, 1) follows it.
   ASSERT_EQ(send(owner_writes(1)).kind, kind::applied);
   std::string error;
-  ASSERT_TRUE(backup_->seal(p_, 2, error));
+  ASSERT_TRUE(backup_->seal({{p_, 2}}, error));
   ASSERT_EQ(backup_->set_partition_epoch(p_, 2), "");
   auto set = entry_set(stream_, 2);
   std::vector<replica_round> rounds;
@@ -156,7 +170,7 @@ TEST_F(ReplicaTest, DivergentSuffixIsRefusedAndReplacedByACopy) {
   ASSERT_EQ(send(r1).kind, kind::applied);
   owner_writes(2);  // never replicated: the owner's divergent suffix
   std::string error;
-  ASSERT_TRUE(backup_->seal(p_, 2, error));
+  ASSERT_TRUE(backup_->seal({{p_, 2}}, error));
   ASSERT_EQ(backup_->set_partition_epoch(p_, 2), "");
   auto set = entry_set(stream_, 2);
   std::vector<replica_round> rounds;

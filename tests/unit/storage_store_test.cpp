@@ -316,21 +316,19 @@ TEST_F(StreamStore, StreamNameWithNulIsRejected) {
   EXPECT_THROW(store_->last_seq(std::string_view("a\0b", 3)), std::invalid_argument);
 }
 
-TEST_F(StreamStore, Reads50kEntriesWellUnderASecond) {
+// How fast is bench/storage_bench.cpp's business (timings are never asserted in tests): here
+// only that one read returns a 50k backlog whole, in order, both ways.
+TEST_F(StreamStore, Reads50kEntriesBothWays) {
   for (uint64_t first = 1; first <= 50000; first += 5000) {
     append_range(*store_, "orders:big", first, first + 4999);
   }
-  auto timed = [](auto read) {
-    const auto start = std::chrono::steady_clock::now();
-    auto entries = read();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
-    return entries;
-  };
-  auto forward = timed([&] { return store_->read_after("orders:big", 0, 50000); });
-  auto backward = timed([&] { return store_->read_before("orders:big", 50001, 50000); });
+  auto forward = store_->read_after("orders:big", 0, 50000);
+  auto backward = store_->read_before("orders:big", 50001, 50000);
   ASSERT_EQ(forward.size(), 50000u);
   ASSERT_EQ(backward.size(), 50000u);
+  EXPECT_EQ(forward.front().seq, 1u);
   EXPECT_EQ(forward.back().seq, 50000u);
+  EXPECT_EQ(backward.front().seq, 50000u);
   EXPECT_EQ(backward.back().seq, 1u);
 }
 
