@@ -44,6 +44,7 @@ void controller::loop() {
     if (view_->controller().empty()) campaign();
     if (view_->controller() == view_->self()) {
       reconcile();
+      watch_peers();  // reconcile may have taken a while
       fail_over();
     }
     std::this_thread::sleep_for(opts_.period);
@@ -121,7 +122,12 @@ void controller::watch_peers() {
   const auto members = view_->members();
   for (const auto& [id, m] : members) {
     absent_since_.erase(id);
-    if (id == view_->self() || view_->peer_connected(id)) last_reached_[id] = now;
+    if (id == view_->self() || view_->peer_connected(id)) {
+      reached_.insert(id);
+      lost_since_.erase(id);
+    } else if (reached_.contains(id)) {
+      lost_since_.try_emplace(id, now);
+    }
   }
   for (const auto& r : view_->partitions()) {
     if (!r) continue;
@@ -147,12 +153,17 @@ std::string controller::suspicion(const std::string& node) const {
     return std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count());
   };
-  // Lost by the middleman: reached before, not for suspect_after. A node this controller
-  // never reached (it started after the node died) is suspected once its member key is gone.
-  if (auto it = last_reached_.find(node); it != last_reached_.end() && view_->member(node))
-    return now - it->second >= opts_.suspect_after
+  // Lost by the middleman: reached before, disconnected now and for suspect_after. Asked live,
+  // not from the last loop's look: a reconcile pass of many etcd writes can outlast
+  // suspect_after, and must not make every peer look lost. A node this controller never
+  // reached (it started after the node died) is suspected once its member key is gone.
+  if (reached_.contains(node) && view_->member(node)) {
+    if (view_->peer_connected(node)) return "";
+    auto it = lost_since_.find(node);
+    return it != lost_since_.end() && now - it->second >= opts_.suspect_after
                ? "middleman lost it " + ms(it->second) + " ms ago"
                : "";
+  }
   auto gone = absent_since_.find(node);
   return gone != absent_since_.end() && now - gone->second >= opts_.suspect_after
              ? "no member key for " + ms(gone->second) + " ms"

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -54,7 +55,10 @@ class controller {
   std::function<int64_t()> lease_;
   takeover* failover_;
   using clock = std::chrono::steady_clock;
-  std::map<std::string, clock::time_point> last_reached_;  // by the loop thread only
+  // By the loop thread only. Nodes this controller has reached at least once, and since when
+  // the middleman has lost the ones it has (a gap measured in wall time, not loop iterations).
+  std::set<std::string> reached_;
+  std::map<std::string, clock::time_point> lost_since_;
   std::map<std::string, clock::time_point> absent_since_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
