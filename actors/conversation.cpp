@@ -194,6 +194,9 @@ void send_message(self_ptr self, const stream_deps& deps, const chat_principal& 
   if (who.role == "merchant")
     return rp.deliver(
         make_error(stream_errc::forbidden, "merchants do not write in conversations"));
+  // An agent still reads the conversations it resolved, but writes only while they are open.
+  if (who.role == "agent" && st.meta->status == "resolved")
+    return rp.deliver(make_error(stream_errc::not_assigned, "the conversation is resolved"));
   if (text_error == "text_too_long")
     return rp.deliver(
         make_error(stream_errc::text_too_long,
@@ -224,7 +227,8 @@ bool may_access(const conversation_meta& meta, const chat_principal& who) {
   if (who.mid != meta.merchant) return false;
   if (who.role == "customer") return who.sub == meta.customer;
   if (who.role == "agent")
-    return meta.status == "unassigned" || (meta.status == "in_progress" && meta.agent == who.sub);
+    // Its own stay visible once resolved: it lists them and acks their last entries.
+    return meta.status == "unassigned" || (!meta.agent.empty() && meta.agent == who.sub);
   return who.role == "merchant";
 }
 
@@ -319,6 +323,15 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         if (!st.meta || !may_access(*st.meta, who)) return not_found();
         if (!forward && cursor == 0) cursor = st.stream->last_seq() + 1;  // the newest
         return history_json(self, who, cursor, forward, limit, deps);
+      },
+      [self, deps, not_found](entries_atom, const chat_principal& who, uint64_t cursor,
+                              bool forward, uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who)) return not_found();
+        entry_redactor redact;
+        if (who.role == "agent" && deps.cfg->privacy.mask_phone) redact = redact_message;
+        return entries_json(*deps.store, st.stream->name(), who.sub, cursor, forward, limit,
+                            redact);
       },
       [self](assign_atom, const std::string& agent) { apply_assignment(self, agent); },
       [self](pool_retry_atom, const caf::message& msg, uint32_t attempt) {

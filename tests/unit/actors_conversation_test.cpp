@@ -302,10 +302,14 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   expect_released();
   EXPECT_EQ(stored_status("resolved"), "resolved");
 
-  // Resolved: agents no longer see it, an assign is ignored.
+  // Resolved: its agent still reads it (the contract: whatever the status), others do not, and
+  // nobody writes to it but the customer; an assign is ignored.
   std::string code;
   history(agent("alice"), &code);
+  EXPECT_EQ(code, "");
+  history(agent("bob"), &code);
   EXPECT_EQ(code, "not_found");
+  EXPECT_EQ(send_text(agent("alice"), "a-9", "still there?"), "not_assigned");
   assign("bob");
 
   // A customer write reopens it, routes it again and is stored.
@@ -397,7 +401,7 @@ TEST(ConversationMayAccess, Table) {
   EXPECT_TRUE(may_access(queued, agent("bob")));
   EXPECT_TRUE(may_access(taken, agent("alice")));
   EXPECT_FALSE(may_access(taken, agent("bob")));
-  EXPECT_FALSE(may_access(done, agent("alice")));
+  EXPECT_TRUE(may_access(done, agent("alice")));  // its own stay visible once resolved
   EXPECT_FALSE(may_access(done, agent("bob")));
 }
 
