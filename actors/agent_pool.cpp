@@ -131,14 +131,21 @@ void tell_waiting(self_ptr self) {
 // Tells waiting customers their position when it changed; publishes the gauges.
 void after_change(self_ptr self, const stream_deps& deps) {
   auto& st = self->state;
+  // Waiting customers are told whether anyone is online at all (else they leave a message).
+  uint32_t online = 0;
+  for (const auto* a : st.router->agents())
+    if (a->state == chat::presence::online) ++online;
+  const bool online_changed = (online > 0) != (st.online_told > 0);
+  st.online_told = online;
   uint32_t position = 0;
   for (const auto& conv : st.router->queue()) {
     ++position;
     auto& c = st.conversations[conv];
-    if (c.pushed_position == position) continue;
+    if (c.pushed_position == position && !online_changed) continue;
     c.pushed_position = position;
     auto wait = static_cast<uint32_t>(std::ceil(st.average_wait_s * position));
-    send_to_owner(self, conv_stream(conv), caf::make_message(queue_atom::value, position, wait));
+    send_to_owner(self, conv_stream(conv),
+                  caf::make_message(queue_atom::value, position, wait, online));
   }
   std::map<std::string, int64_t> by_status{{"unassigned", 0}, {"in_progress", 0}, {"resolved", 0}};
   for (const auto& [id, c] : st.conversations) ++by_status[c.status];

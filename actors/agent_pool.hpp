@@ -32,6 +32,7 @@ struct agent_pool_state {
   std::unordered_map<std::string, std::vector<caf::actor>> connections;  // agent → sockets
   caf::actor registry;
   std::string waiting_sent;    // the last waiting list told to agents (JSON)
+  uint32_t online_told = 0;    // online agents when waiting customers were last told
   double average_wait_s = 60;  // of recent assignments, for queue estimates
   bool save_scheduled = false;
   static inline const char* name = "sb.agent_pool";

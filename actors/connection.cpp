@@ -34,6 +34,8 @@ const char* op_name(codec::client_op op) {
       return "transfer";
     case codec::client_op::take:
       return "take";
+    case codec::client_op::leave:
+      return "leave";
     case codec::client_op::presence:
       return "presence";
   }
@@ -202,7 +204,7 @@ void conversation_op(self_ptr self, const connection_deps& deps, const codec::cl
           .then([self,
                  f](append_result& r) { send_text(self, codec::encode_sent(f.id, f.conv, r.seq)); },
                 on_error);
-    else if (f.op == codec::client_op::resolve)
+    else if (f.op == codec::client_op::resolve || f.op == codec::client_op::leave)
       self->request(conv, request_timeout, resolve_atom::value, who)
           .then([](std::string&) {}, on_error);
     else
@@ -259,6 +261,9 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
     case codec::client_op::resolve:
     case codec::client_op::transfer:
       if (role != "agent") break;
+      return conversation_op(self, deps, f);
+    case codec::client_op::leave:
+      if (role != "customer") break;
       return conversation_op(self, deps, f);
     case codec::client_op::take:
       if (role != "agent") break;

@@ -1,6 +1,7 @@
 #include "actors/conversation.hpp"
 
 #include <boost/json.hpp>
+#include <optional>
 
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
@@ -221,6 +222,18 @@ void send_message(self_ptr self, const stream_deps& deps, const chat_principal& 
                     rp);
 }
 
+// Pushes the customer's queue position (and, from newer pools, how many agents are online: 0
+// means nobody will answer soon, so the widget offers to leave a message).
+void queue_event(self_ptr self, uint32_t position, uint32_t wait_s,
+                 std::optional<uint32_t> online) {
+  auto& st = self->state;
+  json::object data{{"position", position}, {"estimated_wait_s", wait_s}};
+  if (online) data["agents_online"] = *online;
+  st.queue_event = std::make_shared<const std::string>(
+      codec::encode_event("queue", st.id, json::serialize(data)));
+  st.stream->broadcast(st.queue_event, "customer", "");
+}
+
 }  // namespace
 
 bool may_access(const conversation_meta& meta, const chat_principal& who) {
@@ -279,7 +292,9 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
       [self, not_found](resolve_atom, const chat_principal& who) -> caf::result<std::string> {
         auto& st = self->state;
         if (!st.meta || !may_access(*st.meta, who)) return not_found();
-        if (who.role != "agent" || st.meta->agent != who.sub)
+        // The assigned agent resolves; the customer's leave ends the chat for both sides alike.
+        const bool leaving = who.role == "customer" && st.meta->status != "resolved";
+        if (!leaving && (who.role != "agent" || st.meta->agent != who.sub))
           return make_error(stream_errc::not_assigned, "only the assigned agent may resolve");
         st.meta->status = "resolved";
         st.queue_event = nullptr;
@@ -338,11 +353,10 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         if (self->state.meta) tell_pool(self, msg, attempt);
       },
       [self](queue_atom, uint32_t position, uint32_t wait_s) {
-        auto& st = self->state;
-        json::object data{{"position", position}, {"estimated_wait_s", wait_s}};
-        st.queue_event = std::make_shared<const std::string>(
-            codec::encode_event("queue", st.id, json::serialize(data)));
-        st.stream->broadcast(st.queue_event, "customer", "");
+        queue_event(self, position, wait_s, std::nullopt);
+      },
+      [self](queue_atom, uint32_t position, uint32_t wait_s, uint32_t online) {
+        queue_event(self, position, wait_s, online);
       },
   };
   return owner_behavior(self, deps, std::move(own));

@@ -24,6 +24,7 @@
 //        !forward: the newest)
 //   (assign_atom, agent)                                from the pool ("" = back to the queue)
 //   (queue_atom, position, estimated_wait_s)            from the pool: push a queue event
+//   (queue_atom, position, estimated_wait_s, online)    the same with the online agent count
 // Agent pool (pool:<merchant>):
 //   (route_atom, conv, customer)                        route a new or reopened conversation
 //   (route_atom, conv, customer, true)                  the same -> std::string the agent it

@@ -272,6 +272,16 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
   const { page } = agent;
   await page.click('#presence'); // away: nothing is routed to the agent
   await waitFor(() => sentFrames(agent, 'presence').at(-1)?.status === 'away', WAIT, 'presence away');
+  // ...and the pool has it (else the new conversation could still be routed to the agent).
+  const admin = await devToken(daemon, 'root', 'admin', '*');
+  for (let i = 0, away = false; !away; i++) {
+    assert.ok(i < 100, 'the pool sees the agent away');
+    const pool = await (await fetch(`${daemon.base}/admin/actors/pool/${MERCHANT}`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    })).json();
+    away = pool.agents?.some((a) => a.id === AGENT && a.presence === 'away');
+    if (!away) await page.waitForTimeout(50);
+  }
   const zhang = await newPerson('Asia/Shanghai');
   try {
     await zhang.page.setViewportSize({ width: 390, height: 844 });

@@ -294,7 +294,7 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   EXPECT_EQ(stored_status("in_progress"), "in_progress");
 
   EXPECT_EQ(resolve(agent("bob")), "not_found");  // bob cannot even see it
-  EXPECT_EQ(resolve(customer()), "not_assigned");
+  EXPECT_EQ(resolve(customer("cust2")), "not_found");
   EXPECT_EQ(resolve(merchant_user()), "not_assigned");
   expect_no_pool_lookup();
 
@@ -324,6 +324,17 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   EXPECT_EQ(messages[0].at("text").as_string(), "hello again");
   EXPECT_EQ(messages[0].at("from").as_string(), kCustomer);
   EXPECT_EQ(messages[0].at("role").as_string(), "customer");
+}
+
+// The customer's leave (sent as a resolve by its connection) ends the chat for both sides.
+TEST_F(Conversation, TheCustomerLeavingResolvesIt) {
+  open(true);
+  assign("alice");
+  EXPECT_EQ(stored_status("in_progress"), "in_progress");
+  EXPECT_EQ(resolve(customer()), "");
+  expect_released();
+  EXPECT_EQ(stored_status("resolved"), "resolved");
+  EXPECT_EQ(resolve(customer()), "not_assigned");  // once is enough
 }
 
 TEST_F(Conversation, ResolveByNotAssignedAgentWhileQueued) {

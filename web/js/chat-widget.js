@@ -11,10 +11,12 @@ import {
 } from './chat-common.js';
 import { devLogin } from './dev-login.js';
 import { LiveSocket } from './live-socket.js';
+import { localize, t } from './i18n.js';
 
 const TOKEN_KEY = 'sb.token.chat';
 const NAME_KEY = 'sb.chat.name';
 const ANON_KEY = 'sb.chat.anon';
+const LEAVE_WAIT_MS = 3000;
 const NAME_MAX = 64; // characters (code points) of a display name
 
 // A display name: any Unicode text (张三, "Li Wei"), 1–64 characters, no control characters.
@@ -228,11 +230,18 @@ function onFrame(frame) {
 }
 
 function onEvent({ kind, data }) {
-  if (kind === 'queue' && session.conv.status === 'unassigned' && Number.isFinite(data?.position)) {
-    const wait = Number.isFinite(data.estimated_wait_s) ? `, about ${Math.round(data.estimated_wait_s)} s` : '';
+  // 'new': the queue event of a just-opened conversation may come before its status entry.
+  const waiting = session.conv.status === 'unassigned' || session.conv.status === 'new';
+  if (kind === 'queue' && waiting && Number.isFinite(data?.position)) {
     const queue = $('#queue');
-    queue.textContent = `You are number ${data.position} in the queue${wait}`;
+    // Nobody online: say so, and the conversation is where the customer leaves a message.
+    const nobody = data.agents_online === 0;
+    queue.textContent = nobody
+      ? t('Nobody is online right now. Leave a message: it is kept, and an agent answers when one is back.')
+      : t('You are number {position} in the queue, about {wait} s',
+        { position: data.position, wait: Math.round(data.estimated_wait_s ?? 0) });
     queue.dataset.position = String(data.position);
+    queue.dataset.offline = String(nobody);
     queue.hidden = false;
   } else if (kind === 'typing' && data?.role !== 'customer') {
     typing.show(`${data?.from || 'The agent'} is typing…`);
@@ -274,6 +283,7 @@ function expire() {
 
 async function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
   typing = new TypingIndicator($('#typing'));
   composer = wireComposer({
@@ -286,7 +296,17 @@ async function start() {
   });
   onScrollToTop($('#scroller'), () => session?.pager.hasMore && loadHistory(() => session.pager.older()));
   $('#login-form').addEventListener('submit', login.submit);
-  $('#logout').addEventListener('click', () => {
+  $('#logout').addEventListener('click', async () => {
+    // Leaving ends the chat for both sides: the conversation is resolved (the agent sees it).
+    // The socket stays open until the resolved status comes back (at most LEAVE_WAIT_MS).
+    const conv = session?.conv;
+    if (conv?.id && (conv.status === 'unassigned' || conv.status === 'in_progress') &&
+        session.socket.send({ op: 'leave', conv: conv.id })) {
+      $('#logout').disabled = true;
+      for (const end = Date.now() + LEAVE_WAIT_MS; conv.status !== 'resolved' && Date.now() < end;)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      $('#logout').disabled = false;
+    }
     closeChat({ forget: true });
     login.logOut();
   });

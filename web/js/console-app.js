@@ -4,6 +4,7 @@
 // Page wiring only; the chat pieces live in chat-common.js, the lists in console-list.js.
 
 import { $, markMissingBootstrap } from './dom.js';
+import { localize } from './i18n.js';
 import { RequestError, ID_PATTERN, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
@@ -380,11 +381,16 @@ function onWaiting(waiting) {
   showPane();
 }
 
-async function loadFirst(view) {
+// The first message is written just after the conversation opens: retry a few times.
+async function loadFirst(view, attempt = 0) {
   view.first = null;
   try {
     const messages = await fetchMessages(session.token, view.id, { after: 0, limit: 1 });
     const text = messages[0]?.text;
+    if (typeof text !== 'string' && attempt < 5 && session) {
+      setTimeout(() => session && loadFirst(view, attempt + 1), 300 * (attempt + 1));
+      return;
+    }
     if (typeof text !== 'string' || !session) return;
     view.first = text;
     const item = session.queue.find((q) => q.id === view.id);
@@ -449,6 +455,7 @@ function expire() {
 
 function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
   typing = new TypingIndicator($('#typing'));
   composer = wireComposer({

@@ -3,6 +3,7 @@
 // token and formatting logic live in their own modules.
 
 import { $, markMissingBootstrap } from './dom.js';
+import { localize } from './i18n.js';
 import { isExpired, readClaims, saveToken } from './auth.js';
 import { ConnIndicator, requestJson, wsUrl } from './chat-common.js';
 import { devLogin } from './dev-login.js';
@@ -195,6 +196,7 @@ function onSoundToggle(event) {
 
 function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
   $('#time-col').title = timeZone;
   $('#login-form').addEventListener('submit', login.submit);

@@ -15,11 +15,6 @@ export function formatTime(ms) {
   return Number.isFinite(ms) ? timeFormat.format(new Date(ms)) : '—';
 }
 
-// An entry `ts` as a short local time of day (hours and minutes), for chat messages; '' when absent.
-export function formatClock(ms) {
-  return Number.isFinite(ms) ? clockFormat.format(new Date(ms)) : '';
-}
-
 // The same instant for a <time datetime> attribute, or null.
 export function isoTime(ms) {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
