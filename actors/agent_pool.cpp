@@ -2,9 +2,11 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <variant>
 
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
+#include "codec/frames.hpp"
 
 namespace sb {
 
@@ -16,6 +18,11 @@ using save_atom = caf::atom_constant<caf::atom("save")>;
 
 chat::time_point now() {
   return std::chrono::steady_clock::now();
+}
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 using owner_retry_atom = caf::atom_constant<caf::atom("ownretry")>;
@@ -91,26 +98,60 @@ void requeue(self_ptr self, const std::string& conv, const std::string& agent) {
   c.status = "unassigned";
   c.agent.clear();
   c.queued_at = now();
+  c.queued_ms = wall_ms();
   send_to_owner(self, conv_stream(conv), caf::make_message(assign_atom::value, std::string()));
   take_away(self, conv, agent);
+}
+
+// The queue as agents see it: {"waiting":[{"conv","customer","since"}]}, oldest first.
+std::string waiting_json(self_ptr self) {
+  json::array waiting;
+  for (const auto& conv : self->state.router->queue()) {
+    const auto& c = self->state.conversations[conv];
+    waiting.push_back(
+        json::object{{"conv", conv}, {"customer", c.customer}, {"since", c.queued_ms}});
+  }
+  return json::serialize(json::object{{"waiting", std::move(waiting)}});
+}
+
+void send_waiting(self_ptr self, const caf::actor& conn, const std::string& data) {
+  auto frame = std::make_shared<const std::string>(codec::encode_event("waiting", "", data));
+  self->send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
+}
+
+// Pushes the waiting list to every agent's connections when it changed.
+void tell_waiting(self_ptr self) {
+  auto data = waiting_json(self);
+  if (data == self->state.waiting_sent) return;
+  self->state.waiting_sent = data;
+  for (const auto& [agent, conns] : self->state.connections)
+    for (const auto& conn : conns) send_waiting(self, conn, data);
 }
 
 // Tells waiting customers their position when it changed; publishes the gauges.
 void after_change(self_ptr self, const stream_deps& deps) {
   auto& st = self->state;
+  // Waiting customers are told whether anyone is online at all (else they leave a message).
+  uint32_t online = 0;
+  for (const auto* a : st.router->agents())
+    if (a->state == chat::presence::online) ++online;
+  const bool online_changed = (online > 0) != (st.online_told > 0);
+  st.online_told = online;
   uint32_t position = 0;
   for (const auto& conv : st.router->queue()) {
     ++position;
     auto& c = st.conversations[conv];
-    if (c.pushed_position == position) continue;
+    if (c.pushed_position == position && !online_changed) continue;
     c.pushed_position = position;
     auto wait = static_cast<uint32_t>(std::ceil(st.average_wait_s * position));
-    send_to_owner(self, conv_stream(conv), caf::make_message(queue_atom::value, position, wait));
+    send_to_owner(self, conv_stream(conv),
+                  caf::make_message(queue_atom::value, position, wait, online));
   }
   std::map<std::string, int64_t> by_status{{"unassigned", 0}, {"in_progress", 0}, {"resolved", 0}};
   for (const auto& [id, c] : st.conversations) ++by_status[c.status];
   for (const auto& [status, n] : by_status) deps.metrics->set_conversations(st.merchant, status, n);
   deps.metrics->set_queue_length(st.merchant, static_cast<int64_t>(st.router->queue().size()));
+  tell_waiting(self);
   for (const auto* a : st.router->agents())
     deps.metrics->set_agent_utilisation(st.merchant, a->id,
                                         double(a->convs.size()) / double(a->max_concurrent));
@@ -123,10 +164,10 @@ std::string state_json(self_ptr self) {
   for (const auto* a : st.router->agents())
     agents.push_back(
         json::object{{"id", a->id}, {"weight", a->weight}, {"max_concurrent", a->max_concurrent}});
+  // Resolved ones too: their agents keep listing them after a restart.
   for (const auto& [id, c] : st.conversations)
-    if (c.status != "resolved")
-      convs.push_back(json::object{
-          {"id", id}, {"customer", c.customer}, {"status", c.status}, {"agent", c.agent}});
+    convs.push_back(json::object{
+        {"id", id}, {"customer", c.customer}, {"status", c.status}, {"agent", c.agent}});
   for (const auto& conv : st.router->queue()) queue.push_back(json::value(conv));
   return json::serialize(
       json::object{{"agents", agents}, {"conversations", convs}, {"queue", queue}});
@@ -187,7 +228,10 @@ void restore(self_ptr self, const stream_deps& deps) {
     std::string id(co.at("id").as_string());
     st.conversations[id] = {std::string(co.at("customer").as_string()),
                             std::string(co.at("status").as_string()),
-                            std::string(co.at("agent").as_string()), t, 0};
+                            std::string(co.at("agent").as_string()),
+                            t,
+                            0,
+                            wall_ms()};
   }
   // Assignments: each agent alone online while its conversations are routed to it.
   for (auto& [id, c] : st.conversations) {
@@ -203,7 +247,7 @@ void restore(self_ptr self, const stream_deps& deps) {
 std::string route(self_ptr self, const stream_deps& deps, const std::string& conv,
                   const std::string& customer) {
   auto& st = self->state;
-  st.conversations[conv] = {customer, "unassigned", "", now(), 0};
+  st.conversations[conv] = {customer, "unassigned", "", now(), 0, wall_ms()};
   std::string agent;
   if (auto a = st.router->route(conv, now())) {
     agent = a->agent;
@@ -219,7 +263,7 @@ std::string list_json(self_ptr self, const stream_deps& deps, const chat_princip
   for (const auto& [id, c] : self->state.conversations) {
     if (!status.empty() && c.status != status) continue;
     if (who.role == "agent" &&
-        !(c.status == "unassigned" || (c.status == "in_progress" && c.agent == who.sub)))
+        !(c.status == "unassigned" || (c.status != "unassigned" && c.agent == who.sub)))
       continue;
     json::object o{{"id", id},
                    {"status", c.status},
@@ -327,6 +371,7 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
         for (const auto& conv : st.router->agent(agent)->convs)
           streams.push_back(conv_stream(conv));
         after_change(self, deps);
+        send_waiting(self, conn, st.waiting_sent);  // set by after_change
         return streams;
       },
       [self, deps](presence_atom, const std::string& agent, const std::string& status) {
@@ -357,6 +402,26 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
                                             {"agent", agent},
                                             {"weight", weight},
                                             {"max_concurrent", max_concurrent}});
+      },
+      [self, deps](take_atom, const std::string& agent,
+                   const std::string& conv) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto it = st.conversations.find(conv);
+        if (it != st.conversations.end() && it->second.agent == agent &&
+            it->second.status == "in_progress")
+          return std::string("ok");  // taken already (a repeated take)
+        auto result = st.router->take(conv, agent, now());
+        if (auto* a = std::get_if<chat::assignment>(&result)) {
+          apply(self, deps, *a);
+          after_change(self, deps);
+          return std::string("ok");
+        }
+        const auto& why = std::get<std::string>(result);
+        // Not waiting here: another merchant's, assigned to someone else, or unknown alike.
+        if (why == "not_queued" || why == "no_such_agent")
+          return make_error(stream_errc::not_found, "no such conversation waiting");
+        return make_error(stream_errc::agent_unavailable,
+                          "you are offline or at capacity; resolve a conversation first");
       },
       [self, deps](list_atom, const chat_principal& who, const std::string& status) {
         return list_json(self, deps, who, status);

@@ -21,6 +21,7 @@ struct pool_conversation {
   std::string agent;
   chat::time_point queued_at{};
   uint32_t pushed_position = 0;  // last queue position told to the customer
+  int64_t queued_ms = 0;         // wall clock (ms UTC) of queued_at, shown to agents
 };
 
 struct agent_pool_state {
@@ -30,6 +31,8 @@ struct agent_pool_state {
   std::map<std::string, pool_conversation> conversations;
   std::unordered_map<std::string, std::vector<caf::actor>> connections;  // agent → sockets
   caf::actor registry;
+  std::string waiting_sent;    // the last waiting list told to agents (JSON)
+  uint32_t online_told = 0;    // online agents when waiting customers were last told
   double average_wait_s = 60;  // of recent assignments, for queue estimates
   bool save_scheduled = false;
   static inline const char* name = "sb.agent_pool";

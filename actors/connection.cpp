@@ -32,6 +32,10 @@ const char* op_name(codec::client_op op) {
       return "resolve";
     case codec::client_op::transfer:
       return "transfer";
+    case codec::client_op::take:
+      return "take";
+    case codec::client_op::leave:
+      return "leave";
     case codec::client_op::presence:
       return "presence";
   }
@@ -171,8 +175,13 @@ void on_hello(self_ptr self, const connection_deps& deps, const codec::client_fr
   join_pool(self, deps);
 }
 
-void on_ack(self_ptr self, const codec::client_frame& f) {
+void on_ack(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
   auto& st = self->state;
+  // A conversation the agent just resolved or handed on: its last entries are still acked.
+  if (st.released.contains(f.stream))
+    return with_owner(self, deps, f.stream, "ack", [self, f](caf::actor owner) {
+      self->send(owner, ack_atom::value, self->state.who.sub, f.seq);
+    });
   if (!reads(self, f.stream))
     return send_error(self, "forbidden", "not a stream you read: " + f.stream, "ack");
   if (auto it = st.owners.find(f.stream); it != st.owners.end())
@@ -195,12 +204,23 @@ void conversation_op(self_ptr self, const connection_deps& deps, const codec::cl
           .then([self,
                  f](append_result& r) { send_text(self, codec::encode_sent(f.id, f.conv, r.seq)); },
                 on_error);
-    else if (f.op == codec::client_op::resolve)
+    else if (f.op == codec::client_op::resolve || f.op == codec::client_op::leave)
       self->request(conv, request_timeout, resolve_atom::value, who)
           .then([](std::string&) {}, on_error);
     else
       self->request(conv, request_timeout, transfer_atom::value, who, f.to)
           .then([](std::string&) {}, on_error);
+  });
+}
+
+// An agent takes a queued conversation from its pool; the pool's follow brings the stream.
+void on_take(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
+  with_owner(self, deps, pool_key(self->state.who.mid), "take", [self, f](caf::actor pool) {
+    self->request(pool, request_timeout, take_atom::value, self->state.who.sub, f.conv)
+        .then([](std::string&) {},
+              [self](caf::error& err) {
+                send_error(self, error_code(err), error_message(err), "take");
+              });
   });
 }
 
@@ -232,7 +252,7 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
   const auto& role = self->state.who.role;
   switch (f.op) {
     case codec::client_op::ack:
-      return on_ack(self, f);
+      return on_ack(self, deps, f);
     case codec::client_op::send:
     case codec::client_op::typing:
       if (role != "customer" && role != "agent") break;
@@ -242,6 +262,12 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
     case codec::client_op::transfer:
       if (role != "agent") break;
       return conversation_op(self, deps, f);
+    case codec::client_op::leave:
+      if (role != "customer") break;
+      return conversation_op(self, deps, f);
+    case codec::client_op::take:
+      if (role != "agent") break;
+      return on_take(self, deps, f);
     case codec::client_op::presence:
       if (role != "agent") break;
       return with_owner(self, deps, pool_key(self->state.who.mid), "presence",
@@ -288,12 +314,14 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
         sink->send(std::move(batch.frames));
       },
       [self, deps](follow_atom, const std::string& stream) {
+        self->state.released.erase(stream);
         if (reads(self, stream)) return;
         self->state.streams.push_back(stream);
         subscribe(self, deps, stream, 0, false);
       },
       [self](unfollow_atom, const std::string& stream) {
         auto& st = self->state;
+        if (reads(self, stream) && st.released.size() < 1000) st.released.insert(stream);
         st.streams.erase(std::remove(st.streams.begin(), st.streams.end(), stream),
                          st.streams.end());
         if (auto it = st.owners.find(stream); it != st.owners.end()) {

@@ -40,6 +40,7 @@ struct connection_state {
   caf::actor pool;                         // agents: the pool they joined (monitored)
   bool pool_unavailable = false;           // agents: an error frame went out for this outage
   std::function<void()> start_after_join;  // agents: starts the streams once joined
+  std::set<std::string> released;          // agents: conversations unfollowed (acks still fine)
   // conv → when a typing event was last relayed (they are throttled, not refused)
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_typing;
   static inline const char* name = "sb.connection";

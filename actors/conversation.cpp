@@ -1,6 +1,7 @@
 #include "actors/conversation.hpp"
 
 #include <boost/json.hpp>
+#include <optional>
 
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
@@ -194,6 +195,9 @@ void send_message(self_ptr self, const stream_deps& deps, const chat_principal& 
   if (who.role == "merchant")
     return rp.deliver(
         make_error(stream_errc::forbidden, "merchants do not write in conversations"));
+  // An agent still reads the conversations it resolved, but writes only while they are open.
+  if (who.role == "agent" && st.meta->status == "resolved")
+    return rp.deliver(make_error(stream_errc::not_assigned, "the conversation is resolved"));
   if (text_error == "text_too_long")
     return rp.deliver(
         make_error(stream_errc::text_too_long,
@@ -218,13 +222,26 @@ void send_message(self_ptr self, const stream_deps& deps, const chat_principal& 
                     rp);
 }
 
+// Pushes the customer's queue position (and, from newer pools, how many agents are online: 0
+// means nobody will answer soon, so the widget offers to leave a message).
+void queue_event(self_ptr self, uint32_t position, uint32_t wait_s,
+                 std::optional<uint32_t> online) {
+  auto& st = self->state;
+  json::object data{{"position", position}, {"estimated_wait_s", wait_s}};
+  if (online) data["agents_online"] = *online;
+  st.queue_event = std::make_shared<const std::string>(
+      codec::encode_event("queue", st.id, json::serialize(data)));
+  st.stream->broadcast(st.queue_event, "customer", "");
+}
+
 }  // namespace
 
 bool may_access(const conversation_meta& meta, const chat_principal& who) {
   if (who.mid != meta.merchant) return false;
   if (who.role == "customer") return who.sub == meta.customer;
   if (who.role == "agent")
-    return meta.status == "unassigned" || (meta.status == "in_progress" && meta.agent == who.sub);
+    // Its own stay visible once resolved: it lists them and acks their last entries.
+    return meta.status == "unassigned" || (!meta.agent.empty() && meta.agent == who.sub);
   return who.role == "merchant";
 }
 
@@ -275,7 +292,9 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
       [self, not_found](resolve_atom, const chat_principal& who) -> caf::result<std::string> {
         auto& st = self->state;
         if (!st.meta || !may_access(*st.meta, who)) return not_found();
-        if (who.role != "agent" || st.meta->agent != who.sub)
+        // The assigned agent resolves; the customer's leave ends the chat for both sides alike.
+        const bool leaving = who.role == "customer" && st.meta->status != "resolved";
+        if (!leaving && (who.role != "agent" || st.meta->agent != who.sub))
           return make_error(stream_errc::not_assigned, "only the assigned agent may resolve");
         st.meta->status = "resolved";
         st.queue_event = nullptr;
@@ -320,16 +339,24 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
         if (!forward && cursor == 0) cursor = st.stream->last_seq() + 1;  // the newest
         return history_json(self, who, cursor, forward, limit, deps);
       },
+      [self, deps, not_found](entries_atom, const chat_principal& who, uint64_t cursor,
+                              bool forward, uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.meta || !may_access(*st.meta, who)) return not_found();
+        entry_redactor redact;
+        if (who.role == "agent" && deps.cfg->privacy.mask_phone) redact = redact_message;
+        return entries_json(*deps.store, st.stream->name(), who.sub, cursor, forward, limit,
+                            redact);
+      },
       [self](assign_atom, const std::string& agent) { apply_assignment(self, agent); },
       [self](pool_retry_atom, const caf::message& msg, uint32_t attempt) {
         if (self->state.meta) tell_pool(self, msg, attempt);
       },
       [self](queue_atom, uint32_t position, uint32_t wait_s) {
-        auto& st = self->state;
-        json::object data{{"position", position}, {"estimated_wait_s", wait_s}};
-        st.queue_event = std::make_shared<const std::string>(
-            codec::encode_event("queue", st.id, json::serialize(data)));
-        st.stream->broadcast(st.queue_event, "customer", "");
+        queue_event(self, position, wait_s, std::nullopt);
+      },
+      [self](queue_atom, uint32_t position, uint32_t wait_s, uint32_t online) {
+        queue_event(self, position, wait_s, online);
       },
   };
   return owner_behavior(self, deps, std::move(own));

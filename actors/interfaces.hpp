@@ -11,6 +11,9 @@
 //   (subscribe_atom, conn, principal, resume, has_resume, std::string role)  same, with the
 //        subscriber's role (agents get the redacted view where the owner redacts)
 //   (unsubscribe_atom, caf::actor conn)                 stop pushing to conn
+//   (entries_atom, who, cursor, forward, limit)         -> std::string JSON page of history
+//        (actors/stream_entries.hpp); the caller checked access, except for conversations,
+//        which check it themselves
 // Conversation actor (conv:<id>), besides the stream messages; `who` is a chat_principal:
 //   (open_atom, merchant, customer)                     -> std::string status JSON
 //   {"id",…,"created"} (chat_send_atom, who, client_id, text, channel)     -> append_result
@@ -21,6 +24,7 @@
 //        !forward: the newest)
 //   (assign_atom, agent)                                from the pool ("" = back to the queue)
 //   (queue_atom, position, estimated_wait_s)            from the pool: push a queue event
+//   (queue_atom, position, estimated_wait_s, online)    the same with the online agent count
 // Agent pool (pool:<merchant>):
 //   (route_atom, conv, customer)                        route a new or reopened conversation
 //   (route_atom, conv, customer, true)                  the same -> std::string the agent it
@@ -31,6 +35,9 @@
 //   (presence_atom, agent, status)
 //   (enrol_atom, agent, weight, max_concurrent)         -> std::string JSON
 //   (list_atom, who, status)                            -> std::string JSON
+//   (take_atom, agent, conv)                            -> std::string "ok": the agent takes a
+//        queued conversation (not_found when not waiting here, agent_unavailable when full)
+//   Agents' connections get the waiting list as a "waiting" event whenever it changes.
 // Connection actor:
 //   (follow_atom, stream) / (unfollow_atom, stream)     from the pool: start/stop reading
 //   (frame_atom, std::string text)                      a text frame from the socket
@@ -71,6 +78,8 @@ using join_atom = caf::atom_constant<caf::atom("join")>;
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
 using enrol_atom = caf::atom_constant<caf::atom("enrol")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
+using take_atom = caf::atom_constant<caf::atom("take")>;
+using entries_atom = caf::atom_constant<caf::atom("entries")>;
 using follow_atom = caf::atom_constant<caf::atom("follow")>;
 using unfollow_atom = caf::atom_constant<caf::atom("unfollow")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;

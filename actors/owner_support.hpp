@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "actors/durable_stream.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/stream_entries.hpp"
 
 namespace sb {
 
@@ -27,7 +29,12 @@ caf::behavior owner_behavior(caf::stateful_actor<State>* self, const stream_deps
     else
       self->delayed_send(self, owner_idle_stop, idle_atom::value);
   }};
-  return own.or_else(idle).or_else(self->state.stream->handlers());
+  // History pages; owners whose access rules are their own answer entries_atom in `own`.
+  caf::message_handler entries{[self, deps](entries_atom, const chat_principal& who,
+                                            uint64_t cursor, bool forward, uint32_t limit) {
+    return entries_json(*deps.store, self->state.stream->name(), who.sub, cursor, forward, limit);
+  }};
+  return own.or_else(idle).or_else(entries).or_else(self->state.stream->handlers());
 }
 
 }  // namespace sb

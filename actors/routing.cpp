@@ -103,6 +103,19 @@ std::variant<std::vector<assignment>, std::string> router::transfer(const std::s
   return out;
 }
 
+std::variant<assignment, std::string> router::take(const std::string& conv,
+                                                   const std::string& agent, time_point now) {
+  const auto pos = std::find(queue_.begin(), queue_.end(), conv);
+  if (pos == queue_.end()) return std::string("not_queued");
+  agent_info* a = find(agent);
+  if (a == nullptr) return std::string("no_such_agent");
+  if (a->state == presence::offline || a->convs.size() >= a->max_concurrent)
+    return std::string("agent_unavailable");
+  queue_.erase(pos);
+  queued_.erase(conv);
+  return assign(conv, *a, now);
+}
+
 std::pair<std::vector<requeued>, std::vector<assignment>> router::expire_offline(
     std::chrono::milliseconds grace, time_point now) {
   std::vector<requeued> taken;

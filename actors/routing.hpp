@@ -100,6 +100,13 @@ class router {
                                                               const std::string& to,
                                                               time_point now);
 
+  // Agent `agent` takes a conversation waiting in the queue, out of FIFO order: "not_queued"
+  // when it is not queued, "no_such_agent" when the agent is not enrolled, "agent_unavailable"
+  // when it is offline or at capacity (away agents may take: that is how they pick work).
+  // On success the assignment.
+  std::variant<assignment, std::string> take(const std::string& conv, const std::string& agent,
+                                             time_point now);
+
   // Agents offline for longer than `grace` lose their conversations: they go to the FRONT of
   // the queue, ahead of anything already queued, by agent in enrolment order and then in
   // assignment order. Returns what was requeued, then what drained to candidates.

@@ -19,13 +19,15 @@ namespace {
 constexpr size_t max_resume_streams = 64;
 constexpr std::string_view id_rule = "an id (1-128 bytes of [A-Za-z0-9_.:@-])";
 
-constexpr std::array<std::pair<std::string_view, client_op>, 7> ops{{
+constexpr std::array<std::pair<std::string_view, client_op>, 9> ops{{
     {"hello", client_op::hello},
     {"ack", client_op::ack},
     {"send", client_op::send},
     {"typing", client_op::typing},
     {"resolve", client_op::resolve},
     {"transfer", client_op::transfer},
+    {"take", client_op::take},
+    {"leave", client_op::leave},
     {"presence", client_op::presence},
 }};
 
@@ -184,6 +186,8 @@ bool read_fields(client_op op, field_reader& f, client_frame& frame) {
       return f.id("conv", frame.conv) && f.id("id", frame.id) && f.string("text", frame.text);
     case client_op::typing:
     case client_op::resolve:
+    case client_op::take:
+    case client_op::leave:
       return f.id("conv", frame.conv);
     case client_op::transfer:
       return f.id("conv", frame.conv) && f.optional_id("to", frame.to);
@@ -258,9 +262,10 @@ std::variant<client_frame, protocol_error> parse_client_frame(std::string_view t
   }
   // The ref names the op the client sent (clipped: it is the client's text, echoed back).
   std::string_view sent(op_name.data(), std::min<size_t>(op_name.size(), 64));
-  return make_error("unknown_op",
-                    "unknown op (expected hello, ack, send, typing, resolve, transfer, presence)",
-                    valid_utf8(sent) ? sent : std::string_view());
+  return make_error(
+      "unknown_op",
+      "unknown op (expected hello, ack, send, typing, resolve, transfer, take, leave, presence)",
+      valid_utf8(sent) ? sent : std::string_view());
 }
 
 protocol_error check_json_body(std::string_view body, const json_limits& limits) {

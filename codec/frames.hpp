@@ -16,7 +16,7 @@ struct json_limits {
   size_t max_depth = 16;         // nesting of arrays/objects
 };
 
-enum class client_op { hello, ack, send, typing, resolve, transfer, presence };
+enum class client_op { hello, ack, send, typing, resolve, transfer, take, leave, presence };
 
 // One parsed client frame; only the fields of its op are set.
 struct client_frame {
@@ -24,9 +24,9 @@ struct client_frame {
   std::vector<std::pair<std::string, uint64_t>> resume;  // hello: stream -> last_seq
   std::string stream;                                    // ack
   uint64_t seq = 0;                                      // ack
-  std::string conv;                                      // send, typing, resolve, transfer
-  std::string id;                                        // send (client-chosen, idempotent)
-  std::string text;                                      // send
+  std::string conv;    // send, typing, resolve, transfer, take, leave
+  std::string id;      // send (client-chosen, idempotent)
+  std::string text;    // send
   std::string to;      // transfer (agent sub; empty = back to the queue)
   std::string status;  // presence: "online" | "away"
 };

@@ -1,6 +1,7 @@
 // The chat endpoints of the HTTP API (docs/PROTOCOL.md, "Chat endpoints"). Access rules are the
 // conversation's and the pool's; this file authenticates, validates input and maps answers and
 // errors to HTTP.
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "actors/stream_names.hpp"
@@ -58,6 +59,8 @@ void http_api::chat_route(const http_request& req, const target_parts& parts, re
       return reply(json_error(404, "not_found", "no such conversation"));
     if (m == "POST") return post_message(req, p, seg[2], std::move(reply));
     if (m == "GET") return history(parts, p, seg[2], std::move(reply));
+  } else if (seg.size() == 4 && seg[0] == "api" && seg[1] == "streams" && seg[3] == "entries") {
+    if (m == "GET") return stream_entries(parts, p, seg[2], std::move(reply));
   } else if (seg.size() == 5 && seg[0] == "admin" && seg[3] == "agents") {
     if (m == "PUT") return enrol_agent(req, p, seg[2], seg[4], std::move(reply));
   } else if (seg.size() == 4 && seg[0] == "admin" && seg[3] == "channels") {
@@ -120,8 +123,16 @@ void http_api::post_message(const http_request& req, const codec::principal& p,
       });
 }
 
-void http_api::history(const target_parts& parts, const codec::principal& p,
-                       const std::string& conv, responder reply) {
+namespace {
+
+// The ?before=&after=&limit= cursor of the history endpoints; nullopt when malformed.
+struct page_cursor {
+  uint64_t seq = 0;  // 0 without before: the newest
+  bool forward = false;
+  uint32_t limit = 50;
+};
+
+std::optional<page_cursor> parse_page_cursor(const target_parts& parts) {
   auto number = [&](const char* name, uint64_t fallback) -> std::optional<uint64_t> {
     auto text = parts.param(name);
     return text.empty() ? std::optional<uint64_t>(fallback) : parse_uint(text);
@@ -130,12 +141,40 @@ void http_api::history(const target_parts& parts, const codec::principal& p,
   auto before = number("before", 0), after = number("after", 0), limit = number("limit", 50);
   if (!before || !after || !limit || *limit == 0 || *limit > max_history_page ||
       (forward && !parts.param("before").empty()))
-    return reply(
-        json_error(400, "invalid_field", "before/after must be seqs (not both), limit 1-200"));
+    return std::nullopt;
+  return page_cursor{forward ? *after : *before, forward, static_cast<uint32_t>(*limit)};
+}
+
+constexpr const char* bad_cursor = "before/after must be seqs (not both), limit 1-200";
+
+}  // namespace
+
+void http_api::history(const target_parts& parts, const codec::principal& p,
+                       const std::string& conv, responder reply) {
+  auto c = parse_page_cursor(parts);
+  if (!c) return reply(json_error(400, "invalid_field", bad_cursor));
   actors_.ask<std::string>(
       conv_stream(conv),
-      caf::make_message(history_atom::value, chat_who(p), forward ? *after : *before, forward,
-                        static_cast<uint32_t>(*limit)),
+      caf::make_message(history_atom::value, chat_who(p), c->seq, c->forward, c->limit),
+      chat_timeout, answer(reply, 200));
+}
+
+// Any principal who reads the stream: its own orders/inbox/conversation streams, and the
+// conversations the conversation's rules let it see (they answer 404 for the rest).
+void http_api::stream_entries(const target_parts& parts, const codec::principal& p,
+                              const std::string& stream, responder reply) {
+  auto c = parse_page_cursor(parts);
+  if (!c) return reply(json_error(400, "invalid_field", bad_cursor));
+  const bool conv = stream.starts_with("conv:");
+  if (conv && !codec::valid_id(stream.substr(5)))
+    return reply(json_error(404, "not_found", "no such conversation"));
+  if (!conv) {
+    auto mine = readable_streams(p);
+    if (std::find(mine.begin(), mine.end(), stream) == mine.end())
+      return reply(json_error(403, "forbidden", "not a stream you read"));
+  }
+  actors_.ask<std::string>(
+      stream, caf::make_message(entries_atom::value, chat_who(p), c->seq, c->forward, c->limit),
       chat_timeout, answer(reply, 200));
 }
 

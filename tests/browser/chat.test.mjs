@@ -2,7 +2,9 @@
 // daemon, as two people in two browser contexts (each in its own time zone): an agent of m1 who
 // goes online, and a customer of m1 whose conversation is routed to that agent. Messages both
 // ways, typing, HTML shown as text, the server's refusals, history paging and unread counts,
-// resolving. Every wait is bounded; the whole file stays well under 60 s.
+// resolving without a false error, a queued customer (Unicode display name, no conversation
+// before the first message) shown live in the console and taken. Every wait is bounded; the
+// whole file stays well under 60 s.
 // Run: cd tests/browser && npm ci && node --test   (SWITCHBOARD_BIN overrides the binary)
 
 import { after, before, beforeEach, test } from 'node:test';
@@ -111,15 +113,14 @@ test('the agent logs in to the console and goes online', { timeout: 15_000 }, as
 
 test('a customer message reaches the agent; the reply reaches the customer', { timeout: 25_000 }, async () => {
   const { page } = customer;
-  await page.goto(`${daemon.base}/chat.html`);
+  // The site names its customer (?customer=): that is the identity; the name is only shown.
+  await page.goto(`${daemon.base}/chat.html?customer=${CUSTOMER}`);
   await page.fill('#merchant', MERCHANT);
   await page.fill('#customer', CUSTOMER);
   await page.click('#login-submit');
   await page.locator('#chat').waitFor();
   await page.locator('#conn[data-state="live"]').waitFor();
   assert.equal(await page.locator('#chat-merchant').textContent(), MERCHANT);
-  // Routed at once to the only online agent; the status entry names the agent.
-  await page.locator('#chat-status[data-status="in_progress"]', { hasText: AGENT }).waitFor();
 
   // Shift+Enter adds a line, Enter sends.
   await page.click('#text');
@@ -129,6 +130,8 @@ test('a customer message reaches the agent; the reply reaches the customer', { t
   await page.keyboard.press('Enter');
   const text = 'Hello\nmy order A-1 is late';
   const own = await message(customer, text, 'own');
+  // Opened by this first message, routed at once to the only online agent.
+  await page.locator('#chat-status[data-status="in_progress"]', { hasText: AGENT }).waitFor();
   await own.locator('.sb-tick[data-state="sent"]').waitFor();
   assert.equal(await page.inputValue('#text'), '');
   const [send] = sentFrames(customer, 'send');
@@ -265,6 +268,59 @@ test('older history loads on scroll-up; unread counts per conversation', { timeo
   await page.locator('#conv-notice[data-code="no_such_agent"]').waitFor();
 });
 
+test('a queued customer (Unicode name) shows live in the console and is taken', { timeout: 25_000 }, async () => {
+  const { page } = agent;
+  await page.click('#presence'); // away: nothing is routed to the agent
+  await waitFor(() => sentFrames(agent, 'presence').at(-1)?.status === 'away', WAIT, 'presence away');
+  // ...and the pool has it (else the new conversation could still be routed to the agent).
+  const admin = await devToken(daemon, 'root', 'admin', '*');
+  for (let i = 0, away = false; !away; i++) {
+    assert.ok(i < 100, 'the pool sees the agent away');
+    const pool = await (await fetch(`${daemon.base}/admin/actors/pool/${MERCHANT}`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    })).json();
+    away = pool.agents?.some((a) => a.id === AGENT && a.presence === 'away');
+    if (!away) await page.waitForTimeout(50);
+  }
+  const zhang = await newPerson('Asia/Shanghai');
+  try {
+    await zhang.page.setViewportSize({ width: 390, height: 844 });
+    await zhang.page.goto(`${daemon.base}/chat.html`);
+    await zhang.page.fill('#merchant', MERCHANT);
+    await zhang.page.fill('#customer', '张三');
+    await zhang.page.click('#login-submit');
+    await zhang.page.locator('#conn[data-state="live"]').waitFor();
+    assert.equal(await zhang.page.locator('#chat-name').textContent(), '张三');
+    const welcome = zhang.seen.sockets.flatMap((s) => s.received).find((f) => f.op === 'welcome');
+    assert.match(welcome.principal, /^anon-[0-9a-f]{24}$/, 'an anonymous identity, not the name');
+    const zhangConv = welcome.streams.find((s) => s.startsWith('conv:')).slice(5);
+    // Nothing is opened before the first message: the merchant sees no such conversation.
+    const boss = await devToken(daemon, 'boss', 'merchant', MERCHANT);
+    const listed = await fetch(`${daemon.base}/api/conversations`, { headers: { Authorization: `Bearer ${boss}` } });
+    assert.ok(!(await listed.json()).conversations.some((c) => c.id === zhangConv), 'no empty conversation');
+    // Full-screen on a phone.
+    const box = await zhang.page.locator('#chat').boundingBox();
+    assert.ok(box.width >= 389 && box.height >= 800, `the chat fills the phone screen (${JSON.stringify(box)})`);
+
+    await typeAndEnter(zhang, '你好，我的订单呢？');
+    const queued = page.locator(`#queue button[data-conv="${zhangConv}"]`);
+    await queued.waitFor(); // pushed live, no refresh
+    await queued.locator('.sb-conv-first', { hasText: '你好，我的订单呢？' }).waitFor();
+    await queued.click();
+    assert.equal(await page.locator('#resolve').isDisabled(), true);
+    await page.click('#take');
+    await page.locator(`#mine button[data-conv="${zhangConv}"]`).waitFor();
+    await page.locator('#conv-status[data-status="in_progress"]').waitFor();
+    assert.equal(await page.locator('#resolve').isDisabled(), false, 'the buttons work after take');
+    await typeAndEnter(agent, '马上帮您查');
+    await message(zhang, '马上帮您查', 'other');
+    assert.deepEqual(zhang.seen.pageErrors, []);
+  } finally {
+    await zhang.context.close();
+    await page.click('#presence'); // online again
+  }
+});
+
 test('the agent resolves; the widget shows it', { timeout: 15_000 }, async () => {
   const { page } = agent;
   await page.locator(`#mine button[data-conv="${conv}"]`).click();
@@ -275,5 +331,8 @@ test('the agent resolves; the widget shows it', { timeout: 15_000 }, async () =>
   await page.locator('#conv-status[data-status="resolved"]').waitFor();
   await page.locator(`#mine button[data-conv="${conv}"]`).waitFor({ state: 'detached' });
   assert.equal(await page.locator('#resolve').isDisabled(), true);
+  await page.waitForTimeout(500); // the acks of the last entries have been answered
+  assert.equal(await page.locator('#notice').isVisible(), false, 'no error box after Resolve');
+  assert.equal(await page.locator('#conv-notice').isVisible(), false);
   for (const person of [agent, customer]) assert.deepEqual(person.seen.pageErrors, []);
 });

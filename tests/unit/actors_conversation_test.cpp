@@ -294,7 +294,7 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   EXPECT_EQ(stored_status("in_progress"), "in_progress");
 
   EXPECT_EQ(resolve(agent("bob")), "not_found");  // bob cannot even see it
-  EXPECT_EQ(resolve(customer()), "not_assigned");
+  EXPECT_EQ(resolve(customer("cust2")), "not_found");
   EXPECT_EQ(resolve(merchant_user()), "not_assigned");
   expect_no_pool_lookup();
 
@@ -302,10 +302,14 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   expect_released();
   EXPECT_EQ(stored_status("resolved"), "resolved");
 
-  // Resolved: agents no longer see it, an assign is ignored.
+  // Resolved: its agent still reads it (the contract: whatever the status), others do not, and
+  // nobody writes to it but the customer; an assign is ignored.
   std::string code;
   history(agent("alice"), &code);
+  EXPECT_EQ(code, "");
+  history(agent("bob"), &code);
   EXPECT_EQ(code, "not_found");
+  EXPECT_EQ(send_text(agent("alice"), "a-9", "still there?"), "not_assigned");
   assign("bob");
 
   // A customer write reopens it, routes it again and is stored.
@@ -320,6 +324,17 @@ TEST_F(Conversation, AssignResolveAndReopen) {
   EXPECT_EQ(messages[0].at("text").as_string(), "hello again");
   EXPECT_EQ(messages[0].at("from").as_string(), kCustomer);
   EXPECT_EQ(messages[0].at("role").as_string(), "customer");
+}
+
+// The customer's leave (sent as a resolve by its connection) ends the chat for both sides.
+TEST_F(Conversation, TheCustomerLeavingResolvesIt) {
+  open(true);
+  assign("alice");
+  EXPECT_EQ(stored_status("in_progress"), "in_progress");
+  EXPECT_EQ(resolve(customer()), "");
+  expect_released();
+  EXPECT_EQ(stored_status("resolved"), "resolved");
+  EXPECT_EQ(resolve(customer()), "not_assigned");  // once is enough
 }
 
 TEST_F(Conversation, ResolveByNotAssignedAgentWhileQueued) {
@@ -397,7 +412,7 @@ TEST(ConversationMayAccess, Table) {
   EXPECT_TRUE(may_access(queued, agent("bob")));
   EXPECT_TRUE(may_access(taken, agent("alice")));
   EXPECT_FALSE(may_access(taken, agent("bob")));
-  EXPECT_FALSE(may_access(done, agent("alice")));
+  EXPECT_TRUE(may_access(done, agent("alice")));  // its own stay visible once resolved
   EXPECT_FALSE(may_access(done, agent("bob")));
 }
 

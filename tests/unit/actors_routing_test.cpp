@@ -435,6 +435,40 @@ TEST_F(Routing, TransferErrorsChangeNothing) {
   EXPECT_EQ(r_.queue(), queued({"c4"}));
 }
 
+// take: an agent with free capacity (online or away) picks a queued conversation out of
+// FIFO order; everything else is refused and changes nothing.
+TEST_F(Routing, TakeAssignsAQueuedConversationToAnAgentWithCapacity) {
+  online("alice", 1, 1);
+  ASSERT_EQ(route("c1")->agent, "alice");
+  ASSERT_FALSE(route("c2"));
+  ASSERT_FALSE(route("c3"));
+  ASSERT_TRUE(r_.enrol("bob", 1, 1, tick()));
+  r_.set_presence("bob", presence::away, tick());  // away: no routed work, but may take
+  auto result = r_.take("c3", "bob", tick());
+  ASSERT_TRUE(std::holds_alternative<assignment>(result));
+  EXPECT_EQ(std::get<assignment>(result), (assignment{"c3", "bob"}));
+  EXPECT_EQ(r_.agent_of("c3"), "bob");
+  EXPECT_EQ(r_.queue(), queued({"c2"}));
+}
+
+TEST_F(Routing, TakeErrorsChangeNothing) {
+  online("alice", 1, 1);
+  ASSERT_TRUE(r_.enrol("dave", 1, 5, tick()));  // enrolled, never online
+  ASSERT_EQ(route("c1")->agent, "alice");
+  ASSERT_FALSE(route("c2"));
+  auto error = [&](const std::string& conv, const std::string& agent) {
+    auto result = r_.take(conv, agent, tick());
+    return std::holds_alternative<std::string>(result) ? std::get<std::string>(result) : "";
+  };
+  EXPECT_EQ(error("nope", "alice"), "not_queued");
+  EXPECT_EQ(error("c1", "alice"), "not_queued");  // assigned, not waiting
+  EXPECT_EQ(error("c2", "ghost"), "no_such_agent");
+  EXPECT_EQ(error("c2", "alice"), "agent_unavailable");  // full
+  EXPECT_EQ(error("c2", "dave"), "agent_unavailable");   // offline
+  EXPECT_EQ(r_.queue(), queued({"c2"}));
+  EXPECT_EQ(r_.agent("alice")->convs, std::vector<std::string>{"c1"});
+}
+
 TEST_F(Routing, TransferToTheQueueGoesToAnotherFreeAgentFirst) {
   online("alice");
   online("bob");

@@ -193,6 +193,18 @@ TEST_F(Wire, ActorHandle) {
   EXPECT_EQ(out.get_as<caf::actor>(0).address(), peer_.address());
 }
 
+// take (connection → pool) and entries (HTTP → stream owner): only built-in types.
+TEST_F(Wire, TakeAndEntries) {
+  auto take = round_trip(caf::make_message(take_atom::value, std::string("a1"), std::string("c1")));
+  ASSERT_TRUE((take.match_elements<caf::atom_value, std::string, std::string>()));
+  EXPECT_EQ(take.get_as<std::string>(2), "c1");
+  auto entries = round_trip(caf::make_message(
+      entries_atom::value, chat_principal{"u", "merchant", "m1"}, uint64_t{7}, true, uint32_t{50}));
+  ASSERT_TRUE(
+      (entries.match_elements<caf::atom_value, chat_principal, uint64_t, bool, uint32_t>()));
+  EXPECT_EQ(entries.get_as<uint64_t>(2), 7u);
+}
+
 TEST_F(Wire, ChatPrincipal) {
   chat_principal who{"agent-7", "agent", "m1"};
   auto out = round_trip(caf::make_message(typing_atom::value, who));

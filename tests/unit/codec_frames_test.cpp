@@ -143,6 +143,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_frame{"typing_conv_null", R"({"op":"typing","conv":null})", "invalid_field", "typing",
                   "conv"},
         bad_frame{"resolve_no_conv", R"({"op":"resolve"})", "missing_field", "resolve", "conv"},
+        bad_frame{"take_no_conv", R"({"op":"take"})", "missing_field", "take", "conv"},
+        bad_frame{"leave_no_conv", R"({"op":"leave"})", "missing_field", "leave", "conv"},
         bad_frame{"resolve_conv_slash", R"({"op":"resolve","conv":"a/b"})", "invalid_field",
                   "resolve", "conv"},
         bad_frame{"transfer_no_conv", R"({"op":"transfer","to":"bob"})", "missing_field",

@@ -7,7 +7,7 @@
 
 import { el } from './dom.js';
 import { RequestError } from './auth.js';
-import { formatClock, formatTime, isoTime } from './format.js';
+import { formatCompact, formatTime, isoTime } from './format.js';
 
 // chat.max_text's default. The page counts against it, but the server decides: a longer limit
 // or a stricter one shows up as its error frame.
@@ -96,7 +96,8 @@ const TICK = {
 };
 
 function timeElement(ts) {
-  return el('time', { datetime: isoTime(ts), title: formatTime(ts), text: formatClock(ts) });
+  // Compact (today: 14:03; older: the date), the full time on hover.
+  return el('time', { datetime: isoTime(ts), title: formatTime(ts), text: formatCompact(ts) });
 }
 
 function setTick(item, state) {

@@ -4,15 +4,42 @@
 // wiring only; the chat pieces live in chat-common.js, the socket in live-socket.js.
 
 import { $, markMissingBootstrap } from './dom.js';
-import { RequestError, isExpired, readClaims } from './auth.js';
+import { ID_PATTERN, RequestError, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
-  fetchMessages, newClientId, onScrollToTop, requestJson, wireComposer, wsUrl,
+  fetchMessages, newClientId, onScrollToTop, wireComposer, wsUrl,
 } from './chat-common.js';
 import { devLogin } from './dev-login.js';
 import { LiveSocket } from './live-socket.js';
+import { localize, t } from './i18n.js';
 
 const TOKEN_KEY = 'sb.token.chat';
+const NAME_KEY = 'sb.chat.name';
+const ANON_KEY = 'sb.chat.anon';
+const LEAVE_WAIT_MS = 3000;
+const NAME_MAX = 64; // characters (code points) of a display name
+
+// A display name: any Unicode text (张三, "Li Wei"), 1–64 characters, no control characters.
+// It is only shown; the identity is the token's subject.
+function nameValid(name) {
+  const chars = Array.from(name);
+  return chars.length >= 1 && chars.length <= NAME_MAX && !/[\p{Cc}]/u.test(name);
+}
+
+// The customer's identity: the site's own id (?customer= on the page), else an anonymous id
+// kept in this browser, so two customers with one name never share a chat.
+function identity(merchant, name) {
+  localStorage.setItem(NAME_KEY, name);
+  const given = new URLSearchParams(location.search).get('customer');
+  if (given && ID_PATTERN.test(given)) return given;
+  let anon = localStorage.getItem(`${ANON_KEY}:${merchant}`);
+  if (!anon || !ID_PATTERN.test(anon)) {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    anon = `anon-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    localStorage.setItem(`${ANON_KEY}:${merchant}`, anon);
+  }
+  return anon;
+}
 
 let session = null; // {token, claims, conv, viewKey, socket, list, outbox, pager, typingSender}
 let conn;
@@ -25,10 +52,13 @@ const login = devLogin({
   role: 'customer',
   userField: '#customer',
   hide: ['#chat'],
-  invalid: 'Shop and name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
+  invalid: `Shop: 1–128 characters of A–Z a–z 0–9 _ . : @ -; your name: 1–${NAME_MAX} characters`,
   failure: 'Could not start the chat',
   tokenKey: TOKEN_KEY,
   open: openChat,
+  identity,
+  nameValid,
+  onShow: () => ($('#customer').value ||= localStorage.getItem(NAME_KEY) ?? ''),
 });
 
 // ---- the conversation -------------------------------------------------------------------------
@@ -51,13 +81,9 @@ function saveConv() {
 async function openChat(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
   const viewKey = `sb.chat:${principal}`;
-  let conv = loadConv(viewKey);
-  if (!conv) {
-    const opened = await requestJson(token, 'POST', '/api/conversations', { merchant: claims.mid });
-    if (typeof opened.id !== 'string' || typeof opened.stream !== 'string')
-      throw new RequestError('The server opened a conversation without an id or stream.');
-    conv = { id: opened.id, stream: opened.stream, status: opened.status ?? 'unassigned', agent: null };
-  }
+  // Nothing is opened here: the first message opens the conversation (no empty chats). Its id
+  // comes with the welcome (the customer's stream), or from an earlier visit of this tab.
+  const conv = loadConv(viewKey) ?? { id: null, stream: null, status: 'new', agent: null };
 
   const list = new MessageList({
     scroller: $('#scroller'),
@@ -69,7 +95,14 @@ async function openChat(token, claims) {
     storageKey: `sb.live.chat:${principal}`,
     url: () => (isExpired(readClaims(token)) ? null : wsUrl(token)),
   });
-  const pager = new HistoryPager({ list, load: (query) => fetchMessages(token, conv.id, query) });
+  // A conversation not opened yet has no history (404): that is an empty one.
+  const pager = new HistoryPager({
+    list,
+    load: (query) => (conv.id ? fetchMessages(token, conv.id, query).catch((err) => {
+      if (err?.status === 404) return [];
+      throw err;
+    }) : Promise.resolve([])),
+  });
   session = {
     token, claims, conv, viewKey, socket, list, pager,
     outbox: new Outbox(socket),
@@ -82,6 +115,7 @@ async function openChat(token, claims) {
 
   $('#messages').replaceChildren(list.element);
   $('#chat-merchant').textContent = claims.mid;
+  $('#chat-name').textContent = localStorage.getItem(NAME_KEY) ?? '';
   showStatus();
   showNotice('');
   typing.hide();
@@ -89,6 +123,18 @@ async function openChat(token, claims) {
   $('#chat').hidden = false;
   composer.focus();
   socket.start();
+  if (conv.id) loadHistory(() => pager.latest());
+}
+
+// The welcome names the customer's conversation stream (conv:<id>), opened or not.
+function onWelcome(frame) {
+  const { conv, pager } = session;
+  if (conv.id) return;
+  const stream = (Array.isArray(frame.streams) ? frame.streams : []).find((s) => typeof s === 'string' && s.startsWith('conv:'));
+  if (!stream) return;
+  conv.id = stream.slice('conv:'.length);
+  conv.stream = stream;
+  saveConv();
   loadHistory(() => pager.latest());
 }
 
@@ -125,6 +171,7 @@ function onRequestError(err) {
 function describeStatus({ status, agent }) {
   if (status === 'in_progress') return agent ? `Agent joined: ${agent}` : 'An agent joined';
   if (status === 'resolved') return 'Conversation resolved';
+  if (status === 'new') return 'Write a message to start';
   return 'Waiting for an agent';
 }
 
@@ -165,6 +212,7 @@ function onFrame(frame) {
   switch (frame?.op) {
     case 'welcome':
       showNotice('');
+      onWelcome(frame);
       outbox.resendAll();
       break;
     case 'sent':
@@ -182,11 +230,18 @@ function onFrame(frame) {
 }
 
 function onEvent({ kind, data }) {
-  if (kind === 'queue' && session.conv.status === 'unassigned' && Number.isFinite(data?.position)) {
-    const wait = Number.isFinite(data.estimated_wait_s) ? `, about ${Math.round(data.estimated_wait_s)} s` : '';
+  // 'new': the queue event of a just-opened conversation may come before its status entry.
+  const waiting = session.conv.status === 'unassigned' || session.conv.status === 'new';
+  if (kind === 'queue' && waiting && Number.isFinite(data?.position)) {
     const queue = $('#queue');
-    queue.textContent = `You are number ${data.position} in the queue${wait}`;
+    // Nobody online: say so, and the conversation is where the customer leaves a message.
+    const nobody = data.agents_online === 0;
+    queue.textContent = nobody
+      ? t('Nobody is online right now. Leave a message: it is kept, and an agent answers when one is back.')
+      : t('You are number {position} in the queue, about {wait} s',
+        { position: data.position, wait: Math.round(data.estimated_wait_s ?? 0) });
     queue.dataset.position = String(data.position);
+    queue.dataset.offline = String(nobody);
     queue.hidden = false;
   } else if (kind === 'typing' && data?.role !== 'customer') {
     typing.show(`${data?.from || 'The agent'} is typing…`);
@@ -204,6 +259,7 @@ function onErrorFrame(frame) {
 
 function onSend(text) {
   const { conv, claims, list, outbox } = session;
+  if (!conv.id) return showNotice('Connecting… try again in a moment.');
   const id = newClientId();
   list.addPending(id, text, { from: claims.sub, role: 'customer' });
   outbox.send(conv.id, id, text);
@@ -227,6 +283,7 @@ function expire() {
 
 async function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
   typing = new TypingIndicator($('#typing'));
   composer = wireComposer({
@@ -239,13 +296,29 @@ async function start() {
   });
   onScrollToTop($('#scroller'), () => session?.pager.hasMore && loadHistory(() => session.pager.older()));
   $('#login-form').addEventListener('submit', login.submit);
-  $('#logout').addEventListener('click', () => {
+  $('#logout').addEventListener('click', async () => {
+    // Leaving ends the chat for both sides: the conversation is resolved (the agent sees it).
+    // The socket stays open until the resolved status comes back (at most LEAVE_WAIT_MS).
+    const conv = session?.conv;
+    if (conv?.id && (conv.status === 'unassigned' || conv.status === 'in_progress') &&
+        session.socket.send({ op: 'leave', conv: conv.id })) {
+      $('#logout').disabled = true;
+      for (const end = Date.now() + LEAVE_WAIT_MS; conv.status !== 'resolved' && Date.now() < end;)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      $('#logout').disabled = false;
+    }
     closeChat({ forget: true });
     login.logOut();
   });
 
+  const params = new URLSearchParams(location.search);
+  if (params.get('embed') === '1') document.documentElement.classList.add('sb-embed');
   const saved = login.restore();
-  if (!saved) return;
+  if (!saved) {
+    const merchant = params.get('merchant');
+    if (merchant && ID_PATTERN.test(merchant) && !$('#merchant').value) $('#merchant').value = merchant;
+    return;
+  }
   try {
     await openChat(saved.token, saved.claims);
   } catch (err) {

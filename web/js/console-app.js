@@ -4,6 +4,7 @@
 // Page wiring only; the chat pieces live in chat-common.js, the lists in console-list.js.
 
 import { $, markMissingBootstrap } from './dom.js';
+import { localize } from './i18n.js';
 import { RequestError, ID_PATTERN, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
@@ -153,7 +154,9 @@ async function refresh() {
       view.agent = c.agent ?? null;
       if (typeof c.customer === 'string') view.customer = c.customer;
     }
-    current.queue = queue;
+    // The live waiting list knows since when; keep it across this refresh.
+    const live = new Map(current.queue.map((q) => [q.id, q]));
+    current.queue = queue.map((c) => ({ since: live.get(c.id)?.since, first: convView(c.id).first ?? undefined, ...c }));
     current.mine = mine;
     renderLists();
     showPane();
@@ -235,7 +238,11 @@ function showPane() {
     ? 'Assigned to you'
     : view.status === 'elsewhere' ? 'No longer assigned to you' : describeStatus(view);
   for (const control of ['#transfer-to', '#transfer', '#to-queue', '#resolve']) $(control).disabled = !mine;
-  composer.setEnabled(mine, mine ? 'Write a reply' : 'Only the assigned agent can reply here.');
+  $('#take').hidden = view.status !== 'unassigned';
+  composer.setEnabled(mine, mine ? 'Write a reply'
+    : view.status === 'resolved' ? 'This conversation is resolved.'
+      : view.status === 'unassigned' ? 'Take this conversation to reply.'
+        : 'Only the assigned agent can reply here.');
 }
 
 function showNotice(text) {
@@ -322,6 +329,7 @@ function onInbox(push) {
   const view = convView(conv);
   if (typeof push.data.customer === 'string') view.customer = push.data.customer;
   if (push.kind === 'assigned') {
+    view.requested = null;
     view.status = 'in_progress';
     view.agent = session.me;
     if (!session.selected) select(conv);
@@ -347,6 +355,7 @@ function onFrame(frame) {
       session.convs.get(frame.conv)?.list.markSent(frame.id, frame.seq);
       break;
     case 'event':
+      if (frame.kind === 'waiting') return onWaiting(frame.data?.waiting);
       if (frame.kind === 'typing' && frame.conv === session.selected &&
           !(frame.data?.role === 'agent' && frame.data?.from === session.me))
         typing.show(`${frame.data?.from || 'The customer'} is typing…`);
@@ -354,6 +363,41 @@ function onFrame(frame) {
     case 'error':
       onErrorFrame(frame);
       break;
+  }
+}
+
+// The pool's live waiting list: [{conv, customer, since}], oldest first. Each one's first
+// message is fetched once (agents may read queued conversations).
+function onWaiting(waiting) {
+  if (!Array.isArray(waiting)) return;
+  session.queue = waiting.filter((w) => typeof w?.conv === 'string').map((w) => {
+    const view = convView(w.conv);
+    if (view.agent !== session.me) Object.assign(view, { status: 'unassigned', agent: null });
+    if (typeof w.customer === 'string') view.customer = w.customer;
+    if (view.first === undefined) loadFirst(view);
+    return { id: w.conv, status: 'unassigned', customer: w.customer, since: w.since, first: view.first ?? undefined };
+  });
+  renderLists();
+  showPane();
+}
+
+// The first message is written just after the conversation opens: retry a few times.
+async function loadFirst(view, attempt = 0) {
+  view.first = null;
+  try {
+    const messages = await fetchMessages(session.token, view.id, { after: 0, limit: 1 });
+    const text = messages[0]?.text;
+    if (typeof text !== 'string' && attempt < 5 && session) {
+      setTimeout(() => session && loadFirst(view, attempt + 1), 300 * (attempt + 1));
+      return;
+    }
+    if (typeof text !== 'string' || !session) return;
+    view.first = text;
+    const item = session.queue.find((q) => q.id === view.id);
+    if (item) item.first = text;
+    renderLists();
+  } catch {
+    // the preview is optional
   }
 }
 
@@ -365,7 +409,7 @@ function onErrorFrame(frame) {
   if (failed) {
     session.convs.get(failed.conv)?.list.markFailed(failed.id, text);
     if (failed.conv === session.selected) showConvNotice(`Reply not sent: ${text}`, code);
-  } else if (['transfer', 'resolve'].includes(frame.ref)) {
+  } else if (['transfer', 'resolve', 'take'].includes(frame.ref)) {
     for (const view of session.convs.values()) if (view.requested?.op === frame.ref) view.requested = null;
     showConvNotice(`Could not ${frame.ref}: ${text}`, code);
   } else {
@@ -411,6 +455,7 @@ function expire() {
 
 function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
   typing = new TypingIndicator($('#typing'));
   composer = wireComposer({
@@ -430,6 +475,7 @@ function start() {
   $('#transfer-form').addEventListener('submit', onTransfer);
   $('#to-queue').addEventListener('click', () => sendOp({ op: 'transfer', conv: session.selected }));
   $('#resolve').addEventListener('click', () => sendOp({ op: 'resolve', conv: session.selected }));
+  $('#take').addEventListener('click', () => sendOp({ op: 'take', conv: session.selected }));
   $('#presence').addEventListener('change', onPresenceToggle);
   $('#refresh').addEventListener('click', () => refresh());
   $('#login-form').addEventListener('submit', login.submit);

@@ -38,7 +38,10 @@ function conversationButton(conv, selected, unread) {
     text: String(unread),
     hidden: unread === 0,
   }),
-  el('small', { class: 'sb-conv-id', text: conv.id }));
+  Number.isFinite(conv.since)
+    ? el('small', { class: 'sb-conv-since', title: new Date(conv.since).toLocaleString(), text: `waiting since ${new Date(conv.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` })
+    : el('small', { class: 'sb-conv-id', text: conv.id }),
+  typeof conv.first === 'string' ? el('small', { class: 'sb-conv-first d-block text-truncate', text: conv.first }) : null);
 }
 
 // Calls onSelect(conversation id) when a conversation button inside `box` is clicked.

@@ -3,8 +3,9 @@
 // token and formatting logic live in their own modules.
 
 import { $, markMissingBootstrap } from './dom.js';
+import { localize } from './i18n.js';
 import { isExpired, readClaims, saveToken } from './auth.js';
-import { ConnIndicator, wsUrl } from './chat-common.js';
+import { ConnIndicator, requestJson, wsUrl } from './chat-common.js';
 import { devLogin } from './dev-login.js';
 import { setupTestOrders } from './dev-tools.js';
 import { timeZone } from './format.js';
@@ -14,9 +15,12 @@ import { Beeper } from './sound.js';
 
 const BASE_TITLE = document.title;
 const UNREAD_MARK_MS = 10000; // unread rows stay marked this long after the user looks
+const PAGE = 50; // orders per history page
 
 const beeper = new Beeper();
-let session = null; // {token, claims, socket, table}
+// {token, claims, socket, table, stream, acked, top (last seq when the history was first read),
+//  loading, more}
+let session = null;
 let unread = 0;
 let conn; // the connection indicator (ConnIndicator)
 
@@ -53,14 +57,12 @@ function useToken(token) {
 
 function openDashboard(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
-  const table = new OrdersTable($('#orders'), $('#orders-empty'), {
-    storageKey: `sb.orders:${principal}`,
-  });
+  const table = new OrdersTable($('#orders'), $('#orders-empty'));
   const socket = new LiveSocket({
     storageKey: `sb.live:${principal}`,
     url: () => (isExpired(readClaims(token)) ? null : wsUrl(token)),
   });
-  session = { token, claims, socket, table };
+  session = { token, claims, socket, table, stream: `orders:${claims.mid}`, acked: 0, top: 0, loading: false, more: true };
   socket.addEventListener('state', (e) => onState(e.detail));
   socket.addEventListener('push', (e) => onPush(e.detail));
   socket.addEventListener('frame', (e) => onFrame(e.detail));
@@ -70,7 +72,43 @@ function openDashboard(token, claims) {
   $('#login').hidden = true;
   $('#dashboard').hidden = false;
   markRead();
-  socket.start();
+  // History first, so the socket's replay of it is recognised as history, not as new orders.
+  loadPage().finally(() => session?.socket === socket && socket.start());
+}
+
+// Reads the next page of order history (the newest page first, then older ones).
+async function loadPage() {
+  const current = session;
+  if (!current || current.loading || !current.more) return;
+  current.loading = true;
+  $('#orders-loading').hidden = false;
+  try {
+    const oldest = current.table.oldestSeq();
+    const query = new URLSearchParams({ limit: String(PAGE), ...(oldest ? { before: String(oldest) } : {}) });
+    const body = await requestJson(current.token, 'GET', `/api/streams/${current.stream}/entries?${query}`);
+    if (session !== current) return;
+    const entries = Array.isArray(body.entries) ? body.entries : [];
+    if (!oldest) {
+      current.acked = Number(body.acked) || 0;
+      current.top = Number(body.last_seq) || 0;
+    }
+    const fresh = current.table.addHistory(entries, current.acked);
+    if (fresh) setUnread(unread + fresh);
+    current.more = entries.length === PAGE && entries.at(-1)?.seq > 1;
+  } catch (err) {
+    if (session !== current) return;
+    if (err?.status === 401) return onState({ state: 'expired' });
+    $('#notice').textContent = `Could not load the order history: ${err?.message ?? err}`;
+    $('#notice').hidden = false;
+  } finally {
+    current.loading = false;
+    $('#orders-loading').hidden = true;
+  }
+}
+
+function onScroll() {
+  if (!session?.more) return;
+  if (innerHeight + scrollY >= document.documentElement.scrollHeight - 200) loadPage();
 }
 
 function closeDashboard({ forget }) {
@@ -80,14 +118,19 @@ function closeDashboard({ forget }) {
   socket.stop();
   if (forget) {
     socket.forget();
-    table.clear();
   }
-  table.close();
+  table.clear();
   setUnread(0);
 }
 
 function onPush(push) {
   if (push.kind !== 'order') return;
+  // A replay of what the history already covered (a first hello replays every unacked entry).
+  if (push.seq <= session.top) {
+    const fresh = session.table.addHistory([push], session.acked);
+    if (fresh) setUnread(unread + fresh);
+    return;
+  }
   const away = !isLooking();
   if (!session.table.add(push, { unread: away })) return;
   if (away) setUnread(unread + 1);
@@ -153,8 +196,9 @@ function onSoundToggle(event) {
 
 function start() {
   markMissingBootstrap();
+  localize();
   conn = new ConnIndicator($('#conn'), $('#conn-text'));
-  $('#time-col').textContent = `Time (${timeZone})`;
+  $('#time-col').title = timeZone;
   $('#login-form').addEventListener('submit', login.submit);
   $('#token-form').addEventListener('submit', onTokenSubmit);
   $('#logout').addEventListener('click', () => {
@@ -165,6 +209,8 @@ function start() {
   $('#sound').addEventListener('change', onSoundToggle);
   for (const type of ['focus', 'pointerdown', 'keydown']) addEventListener(type, markRead);
   document.addEventListener('visibilitychange', markRead);
+  addEventListener('scroll', onScroll, { passive: true });
+  $('#search').addEventListener('input', (e) => session?.table.filter(e.target.value));
   setupTestOrders(() => session?.claims.mid ?? null);
 
   const saved = login.restore();

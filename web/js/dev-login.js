@@ -20,6 +20,8 @@ export const EXPIRED_MESSAGE = 'Your session expired — log in again.';
 //   open       (token, claims) => the app opened (may return a promise; a throw is shown)
 //   onShow     optional: more to reset when the form shows
 //   anyRole    optional: restore() takes a saved token of any role (the dashboard's)
+//   identity   optional: (merchant, user text) => the token's subject, when the user field is a
+//              display name rather than the identity (the chat widget's); nameValid checks it
 // Returns {show, submit, logOut, expired, restore}:
 //   show(message = '', claims = null)  shows the form with a message, fields prefilled from claims
 //   submit(event)                      the form's submit listener
@@ -27,7 +29,9 @@ export const EXPIRED_MESSAGE = 'Your session expired — log in again.';
 //   expired(claims)                    the same for a session that expired: says so, prefilled
 //   restore()                          the saved {token, claims} when still good for this page;
 //                                      else null, having dropped the token and shown the form
-export function devLogin({ role, userField, hide, invalid, failure, tokenKey, open, onShow, anyRole }) {
+export function devLogin({
+  role, userField, hide, invalid, failure, tokenKey, open, onShow, anyRole, identity, nameValid,
+}) {
   function show(message = '', claims = null) {
     for (const selector of hide) $(selector).hidden = true;
     onShow?.();
@@ -36,7 +40,7 @@ export function devLogin({ role, userField, hide, invalid, failure, tokenKey, op
     box.textContent = message;
     box.hidden = !message;
     if (claims?.mid) $('#merchant').value = claims.mid;
-    if (claims?.sub) $(userField).value = claims.sub;
+    if (claims?.sub && !identity) $(userField).value = claims.sub;
     ($('#merchant').value ? $(userField) : $('#merchant')).focus();
   }
 
@@ -44,11 +48,12 @@ export function devLogin({ role, userField, hide, invalid, failure, tokenKey, op
     event.preventDefault();
     const merchant = $('#merchant').value.trim();
     const user = $(userField).value.trim();
-    if (!ID_PATTERN.test(merchant) || !ID_PATTERN.test(user)) return show(invalid);
+    const userOk = identity ? nameValid(user) : ID_PATTERN.test(user);
+    if (!ID_PATTERN.test(merchant) || !userOk) return show(invalid);
     const button = $('#login-submit');
     button.disabled = true;
     try {
-      const token = await mintDevToken(user, role, merchant);
+      const token = await mintDevToken(identity ? identity(merchant, user) : user, role, merchant);
       saveToken(token, tokenKey);
       await open(token, readClaims(token));
     } catch (err) {

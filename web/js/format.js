@@ -15,11 +15,6 @@ export function formatTime(ms) {
   return Number.isFinite(ms) ? timeFormat.format(new Date(ms)) : '—';
 }
 
-// An entry `ts` as a short local time of day (hours and minutes), for chat messages; '' when absent.
-export function formatClock(ms) {
-  return Number.isFinite(ms) ? clockFormat.format(new Date(ms)) : '';
-}
-
 // The same instant for a <time datetime> attribute, or null.
 export function isoTime(ms) {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
@@ -35,6 +30,50 @@ export function truncate(text, max) {
 export function valueText(value, max = 80) {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return truncate(text ?? String(value), max);
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit' });
+
+// A compact time: today "14:03", older days the date; '' when absent. The full time goes in a
+// title (formatTime).
+export function formatCompact(ms, now = Date.now()) {
+  if (!Number.isFinite(ms)) return '';
+  const same = new Date(ms).toDateString() === new Date(now).toDateString();
+  return same ? clockFormat.format(new Date(ms)) : dayFormat.format(new Date(ms));
+}
+
+// An amount with its currency ("CNY" unless the order names one), e.g. "CN¥8.00"; '' when the
+// order has no numeric total/amount.
+export function orderAmount(data) {
+  const value = data?.total ?? data?.amount;
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isFinite(n)) return '';
+  const currency = typeof data.currency === 'string' && /^[A-Za-z]{3}$/.test(data.currency)
+    ? data.currency.toUpperCase() : 'CNY';
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(n);
+  } catch {
+    return `${n} ${currency}`;
+  }
+}
+
+// The customer of an order as text: customer_name, customer (string or {name}), or ''.
+export function orderCustomer(data) {
+  const c = data?.customer_name ?? data?.customer;
+  if (typeof c === 'string') return c;
+  if (c && typeof c === 'object' && typeof c.name === 'string') return c.name;
+  return '';
+}
+
+// The order's items as lines ("2 × TEA"), at most `max`; [] when it has none.
+export function orderItems(data, max = 20) {
+  if (!Array.isArray(data?.items)) return [];
+  return data.items.slice(0, max).map((item) => {
+    if (item === null || typeof item !== 'object') return valueText(item);
+    const name = item.name ?? item.title ?? item.sku ?? '';
+    const qty = item.qty ?? item.quantity;
+    return `${qty !== undefined ? `${valueText(qty)} × ` : ''}${valueText(name)}`;
+  });
 }
 
 // The order fields worth a glance: every field but `merchant` and `order_id` (shown in their own

@@ -1,4 +1,6 @@
 // The landing page: only the Bootstrap fallback check.
 import { markMissingBootstrap } from './dom.js';
+import { localize } from './i18n.js';
 
 markMissingBootstrap();
+localize();

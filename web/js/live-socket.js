@@ -8,8 +8,10 @@
 // - Acks are cumulative and batched: at most one ack frame per stream every `ackIntervalMs`, the
 //   first of a quiet period at once, so a lone live push is acked immediately and a replay burst
 //   is acked in a few frames, the last one at most `ackIntervalMs` after the burst ends.
-// - Repeated refusals (close 1008/4401, or an upgrade refused while /healthz answers, which is
-//   how a browser sees HTTP 401) end in state 'expired': the page should ask for a new login.
+// - Only a 401 means the session expired: a browser sees a refused upgrade as a bare close, so
+//   after one the token is shown to an HTTP endpoint (probeUrl); when that answers 401 (three
+//   times running) the state becomes 'expired' and the page should ask for a new login. Any
+//   other failure (the server down, restarting, or refusing for another reason) keeps retrying.
 //
 // Events (all CustomEvent, data in `detail`):
 //   'state'  {state, retryAt}  state: connecting | live | reconnecting | offline | expired | stopped
@@ -25,7 +27,8 @@ const DEFAULTS = {
   maxAuthFailures: 3,
   rememberIds: 5000, // ids kept in memory for de-duplication
   persistIds: 500, // of which this many survive a reload
-  healthUrl: '/healthz',
+  // Answers 401 for a bad token and something else (400) for a good one, without side effects.
+  probeUrl: '/api/conversations?status=-',
 };
 
 export class LiveSocket extends EventTarget {
@@ -218,23 +221,25 @@ export class LiveSocket extends EventTarget {
     clearTimeout(this.#helloTimer);
     this.#ws = null;
     this.#persist();
-    let refused = event.code === 1008 || event.code === 4401;
-    // A browser reports an HTTP 401 at upgrade as a bare close; a server that answers /healthz
-    // meanwhile did refuse us rather than being down.
-    if (!opened && !refused) refused = await this.#serverUp();
+    let refused = event.code === 4401;
+    if (!opened && !refused) refused = await this.#unauthorized(ws.url);
     if (this.#ws || this.#state === 'stopped' || this.#state === 'expired') return; // changed meanwhile
     if (refused && ++this.#authFailures >= this.#opts.maxAuthFailures) return this.#halt('expired');
     if (!navigator.onLine) return this.#setState('offline');
     this.#scheduleReconnect();
   }
 
-  async #serverUp() {
+  // True when the server answers 401 to the socket's token; false when it answers anything else
+  // or cannot be reached.
+  async #unauthorized(socketUrl) {
     try {
-      const response = await fetch(this.#opts.healthUrl, {
+      const token = new URL(socketUrl).searchParams.get('token') ?? '';
+      const response = await fetch(this.#opts.probeUrl, {
         cache: 'no-store',
+        headers: { Authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(3000),
       });
-      return response.ok;
+      return response.status === 401;
     } catch {
       return false;
     }

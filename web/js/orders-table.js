@@ -1,123 +1,151 @@
-// The dashboard's live order table: one row per order entry, newest (highest seq) on top, new
-// rows highlighted for a moment, unread rows marked until the user looks. Rows are kept in
-// sessionStorage so a reload shows what was already received. Every value is inserted as text.
+// The dashboard's order table: one row per order entry, newest (highest seq) on top. Rows show
+// what a merchant reads (time, order id, customer, amount, items); the rest of the order opens
+// in a detail row. Rows come from the server's history (GET /api/streams/{stream}/entries) and
+// live pushes; "unread" is decided by the server's acked cursor, never by the browser. Every
+// value is inserted as text.
 
 import { el } from './dom.js';
-import { formatTime, isoTime, orderId, summarizeOrder, valueText } from './format.js';
+import {
+  formatCompact, formatTime, isoTime, orderAmount, orderCustomer, orderId, orderItems, summarizeOrder,
+} from './format.js';
 
 const HIGHLIGHT_MS = 4000;
-const SAVE_DELAY_MS = 300;
+const SHOWN = new Set(['merchant', 'order_id', 'customer_name', 'customer', 'total', 'amount', 'currency', 'items']);
 
 export class OrdersTable {
   #tbody;
   #empty;
-  #storageKey;
   #maxRows;
-  #entries = new Map(); // id → push frame, in no particular order
-  #saveTimer = null;
-  #onPageHide = () => this.#save();
+  #entries = new Map(); // id → push frame
+  #filter = '';
 
   // tbody: the <tbody> to fill; empty: an element shown while there are no rows.
-  constructor(tbody, empty, { storageKey, maxRows = 500 }) {
+  constructor(tbody, empty, { maxRows = 2000 } = {}) {
     this.#tbody = tbody;
     this.#empty = empty;
-    this.#storageKey = storageKey;
     this.#maxRows = maxRows;
     this.#tbody.replaceChildren();
-    this.#restore();
-    addEventListener('pagehide', this.#onPageHide);
+    this.#empty.hidden = false;
+    this.#tbody.onclick = (event) => {
+      const row = event.target.closest('tr.order-row');
+      if (row) this.#toggleDetail(row);
+    };
   }
 
-  // Adds an order push; false when a row for its id is already there.
+  // Adds a live order push; false when a row for its id is already there.
   add(push, { unread = false } = {}) {
     if (this.#entries.has(push.id)) return false;
     const row = this.#insert(push);
     row.classList.add('is-new');
     setTimeout(() => row.classList.remove('is-new'), HIGHLIGHT_MS);
     if (unread) row.classList.add('is-unread');
-    this.#scheduleSave();
     return true;
+  }
+
+  // Adds history entries ({seq,id,ts,kind,data}); those above `acked` (the server's cursor of
+  // this user; 0 = never acked, so nothing is new) are marked unread. Returns how many were new.
+  addHistory(entries, acked) {
+    let unread = 0;
+    for (const e of entries) {
+      if (e?.kind !== 'order' || typeof e.id !== 'string' || this.#entries.has(e.id)) continue;
+      const row = this.#insert(e);
+      if (acked > 0 && e.seq > acked) {
+        row.classList.add('is-unread');
+        unread += 1;
+      }
+    }
+    return unread;
+  }
+
+  // The lowest seq shown (for paging back), or 0.
+  oldestSeq() {
+    let min = 0;
+    for (const e of this.#entries.values()) if (!min || e.seq < min) min = e.seq;
+    return min;
+  }
+
+  // Shows only rows whose order id contains `text` (case-insensitive); '' shows all.
+  filter(text) {
+    this.#filter = text.trim().toLowerCase();
+    for (const row of this.#tbody.querySelectorAll('tr.order-row')) this.#applyFilter(row);
   }
 
   markAllRead() {
     for (const row of this.#tbody.querySelectorAll('tr.is-unread')) row.classList.remove('is-unread');
   }
 
-  // Saves what is pending and lets go of the page (the tbody may then serve another table).
-  close() {
-    removeEventListener('pagehide', this.#onPageHide);
-    if (this.#saveTimer) this.#save();
-  }
-
-  // Empties the table and forgets the saved rows (e.g. on logout).
   clear() {
-    clearTimeout(this.#saveTimer);
-    this.#saveTimer = null;
     this.#entries.clear();
     this.#tbody.replaceChildren();
-    sessionStorage.removeItem(this.#storageKey);
     this.#empty.hidden = false;
+  }
+
+  #applyFilter(row) {
+    const hidden = Boolean(this.#filter) && !row.dataset.order.toLowerCase().includes(this.#filter);
+    row.hidden = hidden;
+    const detail = row.nextElementSibling;
+    if (detail?.classList.contains('order-detail')) detail.hidden = hidden;
   }
 
   #insert(push) {
     const row = renderRow(push);
-    // Pushes arrive in seq order, except redeliveries: place by seq to keep newest on top.
+    // Place by seq, newest on top: history pages and redeliveries arrive out of order.
     let before = this.#tbody.firstElementChild;
-    while (before && Number(before.dataset.seq) > push.seq) before = before.nextElementSibling;
+    while (before && (before.classList.contains('order-detail') || Number(before.dataset.seq) > push.seq))
+      before = before.nextElementSibling;
     this.#tbody.insertBefore(row, before);
     this.#entries.set(push.id, push);
+    this.#applyFilter(row);
     while (this.#entries.size > this.#maxRows) {
-      const last = this.#tbody.lastElementChild;
+      let last = this.#tbody.lastElementChild;
+      if (last.classList.contains('order-detail')) last = last.previousElementSibling;
       this.#entries.delete(last.dataset.id);
+      last.nextElementSibling?.remove();
       last.remove();
     }
     this.#empty.hidden = true;
     return row;
   }
 
-  #scheduleSave() {
-    if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => this.#save(), SAVE_DELAY_MS);
-  }
-
-  #save() {
-    clearTimeout(this.#saveTimer);
-    this.#saveTimer = null;
-    const rows = [...this.#entries.values()].sort((a, b) => b.seq - a.seq).slice(0, 200);
-    try {
-      sessionStorage.setItem(this.#storageKey, JSON.stringify(rows));
-    } catch {
-      // storage full or disabled: a reload starts with an empty table
+  #toggleDetail(row) {
+    const next = row.nextElementSibling;
+    if (next?.classList.contains('order-detail')) {
+      next.remove();
+      row.setAttribute('aria-expanded', 'false');
+      return;
     }
-  }
-
-  #restore() {
-    let rows = [];
-    try {
-      rows = JSON.parse(sessionStorage.getItem(this.#storageKey) ?? '[]');
-    } catch {
-      // unreadable: start empty
-    }
-    if (!Array.isArray(rows)) rows = [];
-    for (const push of rows.reverse())
-      if (push && typeof push.id === 'string' && Number.isSafeInteger(push.seq)) this.#insert(push);
-    this.#empty.hidden = this.#entries.size > 0;
+    const data = this.#entries.get(row.dataset.id)?.data;
+    row.after(renderDetail(data));
+    row.setAttribute('aria-expanded', 'true');
   }
 }
 
 function renderRow(push) {
-  const id = orderId(push.data);
-  const { fields, more } = summarizeOrder(push.data);
-  const summary = el('td', { class: 'order-summary', title: valueText(push.data, 2000) });
+  const data = push.data && typeof push.data === 'object' ? push.data : {};
+  const items = orderItems(data);
+  return el('tr', {
+    class: 'order-row',
+    dataset: { id: push.id, seq: String(push.seq), order: orderId(data) },
+    'aria-expanded': 'false',
+    title: 'Show details',
+  },
+  el('td', { class: 'order-time' },
+    el('time', { datetime: isoTime(push.ts), title: formatTime(push.ts), text: formatCompact(push.ts) })),
+  el('td', { class: 'order-id', text: orderId(data) }),
+  el('td', { class: 'order-customer', text: orderCustomer(data) }),
+  el('td', { class: 'order-amount', text: orderAmount(data) }),
+  el('td', { class: 'order-items' },
+    items.length ? el('ul', { class: 'list-unstyled mb-0' }, ...items.map((t) => el('li', { text: t }))) : null));
+}
+
+// Every other field of the order, as key: value lines.
+function renderDetail(data) {
+  const rest = data && typeof data === 'object' && !Array.isArray(data)
+    ? Object.fromEntries(Object.entries(data).filter(([k]) => !SHOWN.has(k))) : { data };
+  const { fields } = summarizeOrder(rest, 50);
+  const list = el('dl', { class: 'row mb-0 small' });
   for (const [key, text] of fields)
-    summary.append(
-      el('span', { class: 'field', dataset: { field: key } },
-        el('span', { class: 'field-key', text: key }), ' ', el('span', { class: 'field-value', text })),
-      ' ');
-  if (more > 0) summary.append(el('span', { class: 'field-more', text: `+${more} more` }));
-  return el('tr', { class: 'order-row', dataset: { id: push.id, seq: String(push.seq) } },
-    el('td', { class: 'order-time' },
-      el('time', { datetime: isoTime(push.ts), text: formatTime(push.ts) })),
-    el('td', { class: 'order-id', text: id }),
-    summary);
+    list.append(el('dt', { class: 'col-4 text-muted', text: key }), el('dd', { class: 'col-8 mb-1', text }));
+  if (!fields.length) list.append(el('dd', { class: 'col-12 text-muted mb-0', text: '—' }));
+  return el('tr', { class: 'order-detail' }, el('td', { colspan: '5' }, list));
 }
