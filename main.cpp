@@ -15,6 +15,7 @@
 #include "actors/inbox.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/janitor.hpp"
+#include "actors/memory_trimmer.hpp"
 #include "actors/merchant.hpp"
 #include "actors/outbox.hpp"
 #include "cluster/cluster_node.hpp"
@@ -128,6 +129,8 @@ int main(int argc, char** argv) {
     caf::anon_send(outbox, registry);
     auto janitor = sys.spawn<caf::detached>(
         sb::janitor, store.get(), std::chrono::milliseconds(std::chrono::minutes(10)), deps.serves);
+    auto trimmer = sys.spawn<caf::detached>(sb::memory_trimmer, std::chrono::milliseconds(10000),
+                                            size_t{32} << 20);
     sb::net::bridge actors(sys, registry);
     actors.set_outbox(outbox);
     std::unique_ptr<sb::cluster::cluster_node> node;
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
     if (node) node->stop();
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(janitor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(trimmer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(outbox, caf::exit_reason::user_shutdown);
     // Flush while the actors still exist: pending callbacks hold handles to them.
     commit.stop();

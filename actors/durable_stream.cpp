@@ -290,7 +290,8 @@ void durable_stream::ack(const std::string& principal, uint64_t seq) {
   cursor = seq;
   storage::write_set set;
   set.put_cursor(stream_, principal, seq);
-  deps_.commit->submit(std::move(set), [](const std::string&) {});
+  // No callback: a cursor acknowledges nothing, so group_commit may write it without an fsync.
+  deps_.commit->submit(std::move(set), {});
   const auto now = clock::now();
   for (auto& [addr, sub] : subscribers_) {
     if (sub.principal != principal) continue;

@@ -1,8 +1,11 @@
 // One WebSocket: the socket side of a connection actor. Reads text frames and hands them to
-// the actor; implements socket_sink so the actor's frames are written in order with one write in
-// flight. Buffers are released while idle, to keep idle connections small.
+// the actor; implements socket_sink so the actor's frames are written in order, every frame
+// queued since the last write in one writev (net/frame_gather.hpp), tried at once without
+// waiting for the reactor. Buffers are released while idle, to keep idle connections small.
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <deque>
 
+#include "net/frame_gather.hpp"
 #include "net/session_support.hpp"
 
 namespace sb::net {
@@ -30,6 +33,14 @@ class websocket_session : public socket_sink,
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(ctx_.cfg.limits.max_frame);
     ws_.auto_fragment(false);
+    // Beast answers a ping or a close itself, bypassing our hand-framed writes: if one of ours
+    // is half-written then, the two would interleave on the wire. Drop the socket instead; the
+    // client reconnects and resumes from its acks (at-least-once).
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+      if (!tail_in_flight_) return;
+      beast::error_code ec;
+      beast::get_lowest_layer(ws_).socket().close(ec);
+    });
     ws_.async_accept(req,
                      beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
   }
@@ -48,6 +59,8 @@ class websocket_session : public socket_sink,
  private:
   void on_accept(beast::error_code ec) {
     if (ec) return finish();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().non_blocking(true, ignored);
     read();
   }
 
@@ -86,22 +99,49 @@ class websocket_session : public socket_sink,
     if (!writing_) write_next();
   }
 
+  // Writes everything queued: each batch of frames first with one non-blocking writev; only a
+  // batch the socket cannot take at once waits for the reactor.
   void write_next() {
-    if (queue_.empty()) {
-      writing_ = false;
-      if (close_code_) do_close();
-      return;
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    while (!queue_.empty()) {
+      const auto buffers = gather_.gather(queue_);
+      beast::error_code ec;
+      const size_t sent = socket.write_some(buffers, ec);
+      if (ec && ec != asio::error::would_block) return fail_writes();
+      if (sent < gather_.bytes()) {
+        writing_ = true;
+        tail_in_flight_ = true;
+        beast::buffers_suffix<std::span<const asio::const_buffer>> rest(buffers);
+        rest.consume(sent);
+        return asio::async_write(socket, rest,
+                                 [self = shared_from_this()](beast::error_code ec, size_t) {
+                                   self->tail_in_flight_ = false;
+                                   self->pop_written();
+                                   if (ec) return self->fail_writes();
+                                   self->write_next();
+                                 });
+      }
+      pop_written();
     }
-    writing_ = true;
-    auto frame = queue_.front();
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*frame),
-                    [self = shared_from_this(), frame](beast::error_code ec, size_t) {
-                      self->queued_bytes_ -= frame->size();
-                      self->queue_.pop_front();
-                      if (ec) return self->finish();
-                      self->write_next();
-                    });
+    writing_ = false;
+    gather_.release();
+    if (close_code_) do_close();
+  }
+
+  void pop_written() {
+    for (size_t i = 0; i < gather_.frames(); ++i) {
+      queued_bytes_ -= queue_.front()->size();
+      queue_.pop_front();
+    }
+  }
+
+  void fail_writes() {
+    writing_ = false;
+    closing_ = true;  // the socket is broken: no more writes, no close frame
+    queue_.clear();
+    queued_bytes_ = 0;
+    gather_.release();
+    finish();
   }
 
   void begin_close(uint16_t code) {
@@ -129,7 +169,9 @@ class websocket_session : public socket_sink,
   caf::actor actor_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   size_t queued_bytes_ = 0;
+  frame_gather gather_;
   bool writing_ = false;
+  bool tail_in_flight_ = false;  // a hand-framed write is half on the wire
   bool closing_ = false;
   std::optional<uint16_t> close_code_;
 

@@ -1,5 +1,7 @@
 #include "storage/group_commit.hpp"
 
+#include "storage/keys.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
@@ -74,10 +76,29 @@ void group_commit::run() {
   }
 }
 
+namespace {
+
+// Acked cursors that nobody waits for acknowledge nothing: losing them in a crash only causes a
+// redelivery, which at-least-once allows. A round of such sets skips the fsync; the next synced
+// round (the same WAL) makes them durable too.
+bool needs_sync(const write_set& set, const group_commit::callback& done) {
+  if (done) return true;
+  for (const auto& op : set.ops())
+    if (op.erase || op.key.size() < 3 || op.key[2] != static_cast<char>(keys::record_type::cursor))
+      return true;
+  return false;
+}
+
+}  // namespace
+
 void group_commit::commit(std::vector<pending>& round) {
   std::vector<const write_set*> sets;
   sets.reserve(round.size());
-  for (const auto& p : round) sets.push_back(&p.set);
+  bool sync = false;
+  for (const auto& p : round) {
+    sets.push_back(&p.set);
+    sync = sync || needs_sync(p.set, p.done);
+  }
 
   replicate_fn replicate;
   {
@@ -86,7 +107,7 @@ void group_commit::commit(std::vector<pending>& round) {
   }
   std::vector<replica_round> rounds;
   const auto start = std::chrono::steady_clock::now();
-  const std::string error = store_.apply(sets, sync_, replicate ? &rounds : nullptr);
+  const std::string error = store_.apply(sets, sync && sync_, replicate ? &rounds : nullptr);
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start)
                           .count();

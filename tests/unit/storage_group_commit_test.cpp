@@ -80,6 +80,22 @@ TEST_F(GroupCommit, ConcurrentSubmittersShareSyncedRounds) {
   EXPECT_LT(stats.rounds, stats.sets);
 }
 
+// Acked cursors nobody waits for are written without an fsync of their own (not observable
+// here); they must still be applied, alone or mixed with appends.
+TEST_F(GroupCommit, UnwaitedCursorSetsAreApplied) {
+  group_commit gc(*store_, true);
+  for (uint64_t seq = 1; seq <= 50; ++seq) {
+    write_set cursor;
+    cursor.put_cursor("orders:m1", "merchant:m1", seq);
+    gc.submit(std::move(cursor), {});
+    if (seq % 10 == 0) gc.submit(entry_set("orders:m1", seq / 10), {});
+  }
+  gc.stop();
+  EXPECT_EQ(gc.stats().sets, 55u);
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 50u);
+  EXPECT_EQ(store_->last_seq("orders:m1"), 5u);
+}
+
 // While the writer is held inside a callback, everything submitted queues up and must go out
 // as one round: batching is structural, not a matter of timing.
 TEST_F(GroupCommit, SetsQueuedDuringARoundFormTheNextRound) {
