@@ -935,8 +935,16 @@ export async function replayFrom0(node, token, stream, count, { quietMs = 300, t
 // oldest first: the newest page, then pages before= its lowest seq.
 export async function streamEntries(node, token, stream) {
   const bySeq = new Map();
+  // 503 owner_unavailable is the contract's transient answer (a node that just restarted has
+  // not reached the owner over the middleman yet): retried, as a client would, for up to 15 s.
   const get = async (q) => {
-    const res = await sb.request(`${node.url}/api/streams/${encodeURIComponent(stream)}/entries?${q}`, { headers: { authorization: `Bearer ${token}` } });
+    const deadline = Date.now() + 15000;
+    let res;
+    for (;;) {
+      res = await sb.request(`${node.url}/api/streams/${encodeURIComponent(stream)}/entries?${q}`, { headers: { authorization: `Bearer ${token}` } });
+      if (res.status !== 503 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     if (res.status !== 200 || !Array.isArray(res.body?.entries)) throw new Error(`GET /api/streams/${stream}/entries?${q} on ${node.id}: ${res.status} ${res.text.slice(0, 300)}`);
     return res.body.entries;
   };
