@@ -4,6 +4,7 @@
 #include <cmath>
 #include <variant>
 
+#include "actors/mailbox_backlog.hpp"
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
 #include "codec/frames.hpp"
@@ -202,7 +203,7 @@ std::string describe(self_ptr self) {
   }
   return json::serialize(json::object{{"stream", pool_key(st.merchant)},
                                       {"seq", 0},
-                                      {"mailbox", self->mailbox().size()},
+                                      {"mailbox", mailbox_backlog(self)},
                                       {"strategy", st.strategy},
                                       {"principals", json::array{}},
                                       {"agents", agents},

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/entry_id.hpp"
+#include "actors/mailbox_backlog.hpp"
 #include "cluster/cluster_errors.hpp"
 #include "codec/frames.hpp"
 
@@ -390,7 +391,7 @@ std::string durable_stream::describe() const {
   out += ",\"last_seq\":" + std::to_string(durable_seq_);
   out += ",\"in_flight\":" + std::to_string(in_flight_.size() + unflushed_.size());
   out += ",\"waiting_polls\":" + std::to_string(polls_.size());
-  out += ",\"mailbox\":" + std::to_string(self_->mailbox().size());
+  out += ",\"mailbox\":" + std::to_string(mailbox_backlog(self_));
   // Every principal with a cursor or a live subscription: acked, and how many entries it has
   // not acked yet (sbctl's per-principal view).
   std::map<std::string, uint64_t> principals;

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "actors/mailbox_backlog.hpp"
 #include "actors/outbox_sender.hpp"
 #include "actors/stream_names.hpp"
 #include "channels/delivery.hpp"
@@ -296,7 +297,7 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
                        {"pending", st.queue.pending()},
                        {"sending", st.sending.size()},
                        {"idle_senders", st.idle_senders.size()},
-                       {"mailbox", self->mailbox().size()}};
+                       {"mailbox", mailbox_backlog(self)}};
         return json::serialize(o);
       },
   };

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cluster/etcd_keys.hpp"
+#include "cluster/record_writes.hpp"
 #include "cluster/registry.hpp"
 #include "cluster/replica_sink.hpp"
 #include "cluster/replicator.hpp"
@@ -75,8 +76,10 @@ std::string cluster_node::start() {
       replicator,
       replicator_deps{
           view_, deps_.store, deps_.cfg->auth.secret, deps_.registry, copies_.get(), deps_.metrics,
-          [this](uint16_t p, const std::string& node, const std::string& storage) {
-            copies_->run([this, p, node, storage] { record_storage(p, node, storage); });
+          [this](uint16_t p, int64_t mod_revision, partition_record next, caf::actor reply_to) {
+            copies_->run([this, p, mod_revision, next = std::move(next), reply_to] {
+              switch_replicas(p, mod_revision, next, reply_to);
+            });
           }});
   caf::anon_send(deps_.registry, replication_atom::value, sink_, replicator_);
   deps_.commit->set_replicator([rep = replicator_](std::vector<storage::replica_round> rounds,
@@ -107,25 +110,17 @@ void cluster_node::stop() {
   caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
 }
 
-void cluster_node::record_storage(uint16_t p, const std::string& node, const std::string& storage) {
-  auto r = view_->partition(p);
-  if (!r || r->owner != view_->self()) return;
-  partition_record next = *r;
-  bool changed = false;
-  for (auto& ref : next.replicas)
-    if (ref.node == node && ref.storage != storage) {
-      ref.storage = storage;
-      changed = true;
-    }
-  if (!changed) return;
-  std::string error;
+void cluster_node::switch_replicas(uint16_t p, int64_t mod_revision, const partition_record& next,
+                                   const caf::actor& reply_to) {
   const auto key = etcd_keys::partition_key(deps_.cfg->cluster.prefix, p);
-  auto done =
-      etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
-                {{etcd_op::kind::put, key, etcd_keys::partition_json(next), 0, false}}, {}, error);
-  if (done && done->succeeded)
-    log("partition " + std::to_string(p) + ": backup " + node +
-        " holds a full copy on new storage " + storage);
+  const int64_t revision =
+      write_records(etcd_, {{key, mod_revision, etcd_keys::partition_json(next)}}).at(0);
+  if (revision != 0) {
+    std::string names;
+    for (const auto& ref : next.replicas) names += (names.empty() ? "" : ",") + ref.node;
+    log("partition " + std::to_string(p) + ": replicas are now " + names);
+  }
+  caf::anon_send(reply_to, rswitched_atom::value, p, revision);
 }
 
 partition_copy::answer cluster_node::receive_copy(const partition_copy::chunk_params& c,
@@ -136,7 +131,7 @@ partition_copy::answer cluster_node::receive_copy(const partition_copy::chunk_pa
   // not serve the partition itself.
   auto admit = [&]() -> std::optional<partition_copy::answer> {
     auto r = view_->partition(c.partition);
-    if (!r || r->owner == view_->self() || !r->has_replica(view_->self()) || r->epoch != c.epoch ||
+    if (!r || r->owner == view_->self() || !r->keeps_copy(view_->self()) || r->epoch != c.epoch ||
         view_->serves(c.partition))
       return partition_copy::answer{
           409, R"({"error":"conflict","message":"this node is no backup of that owner epoch"})"};

@@ -56,8 +56,10 @@ class cluster_node {
   // Runs on the watch thread whenever etcd's record of p changed.
   void on_partition(uint16_t p);
   void dial_loop();
-  // Lists `storage` for `node` among p's replicas in etcd (a wiped backup copied in full).
-  void record_storage(uint16_t p, const std::string& node, const std::string& storage);
+  // The replicator's switch of p's replicas (cluster/replicator.hpp), written to etcd by
+  // compare-and-swap; answers reply_to (rswitched_atom, p, revision or 0).
+  void switch_replicas(uint16_t p, int64_t mod_revision, const partition_record& next,
+                       const caf::actor& reply_to);
 
   std::shared_ptr<cluster_view> view_;
   deps deps_;

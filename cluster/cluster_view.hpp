@@ -32,11 +32,21 @@ struct partition_record {
   std::string state = "serving";
   std::string to;
   int64_t mod_revision = 0;  // etcd's, for compare-and-swap
-  // The owner first, then its backups (docs/replication.md); just the owner when R = 1.
+  // The owner first, then its backups (docs/replication.md); just the owner when R = 1. Only
+  // these count: a write needs one of the backups, a takeover seals them.
   std::vector<replica_ref> replicas;
+  // The copies the controller wants instead (owner first), while a change is under way: the
+  // owner sends them its rounds too, and makes them the replicas (dropping the others) only
+  // once every newcomer has caught up. Empty when no change is pending.
+  std::vector<replica_ref> next_replicas;
 
-  bool has_replica(const std::string& node) const {
-    for (const auto& r : replicas)
+  bool has_replica(const std::string& node) const { return lists(replicas, node); }
+  // A replica now or after the pending change: a node that keeps (or receives) its copy.
+  bool keeps_copy(const std::string& node) const {
+    return lists(replicas, node) || lists(next_replicas, node);
+  }
+  static bool lists(const std::vector<replica_ref>& refs, const std::string& node) {
+    for (const auto& r : refs)
       if (r.node == node) return true;
     return false;
   }

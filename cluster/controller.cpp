@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cluster/etcd_keys.hpp"
+#include "cluster/record_writes.hpp"
 #include "cluster/rendezvous.hpp"
 #include "cluster/replica_sets.hpp"
 
@@ -74,7 +75,9 @@ void controller::reconcile() {
   size_t moving = 0;
   for (const auto& r : parts)
     if (r && r->state == "moving") ++moving;
-  std::string error;
+  // Every change of this pass, written in a few transactions (a pass that changes hundreds
+  // of records one transaction at a time takes seconds under load).
+  std::vector<record_write> writes;
   for (uint16_t p = 0; p < partition_count && !stopping_; ++p) {
     const auto target = rendezvous_owner(eligible, p);
     const auto key = etcd_keys::partition_key(opts_.prefix, p);
@@ -84,37 +87,43 @@ void controller::reconcile() {
       partition_record fresh{
           target, 1, "serving",
           "",     0, choose_replicas(p, target, eligible, members, opts_.replication_factor)};
-      etcd_.txn({{key, etcd_compare::target::create, 0, ""}},
-                {{etcd_op::kind::put, key, etcd_keys::partition_json(fresh), 0, false}}, {}, error);
+      writes.push_back({key, 0, etcd_keys::partition_json(fresh)});
       continue;
     }
     // Only a live owner can hand a partition over; a dead owner's partitions wait for it.
     if (r->state != "serving" || !members.contains(r->owner)) continue;
     if (r->owner == target) {
-      // Fewer copies than configured (a cluster that grew, or records from before
-      // replication): add backups; the owner copies the partition to them. A node being
-      // drained gives up its copies, and so does one gone for cluster.replace_after.
-      const size_t want = std::min(opts_.replication_factor, eligible.size());
-      const bool replaced_copy =
-          std::any_of(r->replicas.begin(), r->replicas.end(), [&](const auto& x) {
-            return view_->draining(x.node) || gone_for(x.node, opts_.replace_after);
-          });
-      if (r->replicas.size() >= want && !replaced_copy) continue;
-      partition_record more = *r;
-      more.replicas = choose_replicas(p, r->owner, eligible, members, want);
-      etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
-                {{etcd_op::kind::put, key, etcd_keys::partition_json(more), 0, false}}, {}, error);
+      // The copies wanted; the owner makes them the replicas once the newcomers caught up.
+      partition_record change = *r;
+      change.next_replicas = wanted_replicas(p, *r, eligible, members);
+      if (same_nodes(change.next_replicas, r->next_replicas)) continue;
+      writes.push_back({key, r->mod_revision, etcd_keys::partition_json(change)});
       continue;
     }
     if (moving >= opts_.moves_in_flight) continue;
     partition_record move = *r;
     move.state = "moving";
     move.to = target;
-    auto done = etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
-                          {{etcd_op::kind::put, key, etcd_keys::partition_json(move), 0, false}},
-                          {}, error);
-    if (done && done->succeeded) ++moving;
+    writes.push_back({key, r->mod_revision, etcd_keys::partition_json(move)});
+    ++moving;  // a move refused here is planned again next pass
   }
+  write_records(etcd_, writes);
+}
+
+std::vector<replica_ref> controller::wanted_replicas(
+    uint16_t p, const partition_record& r, const std::vector<std::string>& eligible,
+    const std::map<std::string, member_record>& members) const {
+  // Fewer copies than configured (a cluster that grew, or records from before replication),
+  // or a copy on a node being drained or gone for cluster.replace_after: the owner and the
+  // next in the rendezvous order. Otherwise no change.
+  const size_t want = std::min(opts_.replication_factor, eligible.size());
+  const bool replaced_copy =
+      std::any_of(r.replicas.begin(), r.replicas.end(), [&](const replica_ref& x) {
+        return view_->draining(x.node) || gone_for(x.node, opts_.replace_after);
+      });
+  if (r.replicas.size() >= want && !replaced_copy) return {};
+  auto wanted = choose_replicas(p, r.owner, eligible, members, want);
+  return same_nodes(wanted, r.replicas) ? std::vector<replica_ref>{} : wanted;
 }
 
 void controller::watch_peers() {

@@ -1,6 +1,8 @@
 // The controller: one node of the cluster, elected by a lease-bound etcd key, that assigns
 // partitions nobody owns yet (with their replicas), moves partitions to their rendezvous
-// target when a node joins or is drained, a few at a time, and fails a lost owner's
+// target when a node joins or is drained, a few at a time, asks owners for other copies
+// (next_replicas: a drained or long-gone backup replaced, more copies in a grown cluster;
+// the owner switches once the newcomers have caught up), and fails a lost owner's
 // partitions over to a replica (cluster/takeover.hpp). A lost owner is one this node's
 // middleman lost for cluster.suspect_after, or whose member key is gone; losing it only
 // starts the takeover, whose seal makes it safe. With one copy (replication_factor 1) a dead
@@ -13,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/etcd_client.hpp"
@@ -41,6 +44,10 @@ class controller {
   void loop();
   void campaign();
   void reconcile();
+  // The replicas partition p should have instead of r's, or none if r's are right.
+  std::vector<replica_ref> wanted_replicas(
+      uint16_t p, const partition_record& r, const std::vector<std::string>& eligible,
+      const std::map<std::string, member_record>& members) const;
   // Notes which peers the middleman reaches now; true if `node` has been lost long enough.
   void watch_peers();
   bool suspect(const std::string& node) const;

@@ -57,10 +57,14 @@ std::optional<member_record> parse_member(const std::string& text) {
 std::string partition_json(const partition_record& r) {
   json::object o{{"owner", r.owner}, {"epoch", r.epoch}, {"state", r.state}};
   if (!r.to.empty()) o["to"] = r.to;
-  json::array replicas;
-  for (const auto& x : r.replicas)
-    replicas.push_back(json::object{{"node", x.node}, {"storage", x.storage}});
-  o["replicas"] = std::move(replicas);
+  auto refs = [](const std::vector<replica_ref>& list) {
+    json::array out;
+    for (const auto& x : list)
+      out.push_back(json::object{{"node", x.node}, {"storage", x.storage}});
+    return out;
+  };
+  o["replicas"] = refs(r.replicas);
+  if (!r.next_replicas.empty()) o["next_replicas"] = refs(r.next_replicas);
   return json::serialize(o);
 }
 
@@ -78,14 +82,21 @@ std::optional<partition_record> parse_partition(const std::string& text) {
   if (r.owner.empty() || r.epoch == 0 ||
       (r.state != "serving" && r.state != "moving" && r.state != "recovering"))
     return std::nullopt;
-  if (auto* list = o->if_contains("replicas"); list && list->is_array()) {
+  // A list of distinct nodes; false if malformed.
+  auto parse_refs = [&](const char* name, std::vector<replica_ref>& out) {
+    auto* list = o->if_contains(name);
+    if (!list) return true;
+    if (!list->is_array()) return false;
     for (const auto& x : list->as_array()) {
-      if (!x.is_object()) return std::nullopt;
+      if (!x.is_object()) return false;
       replica_ref ref{string_field(x.as_object(), "node"), string_field(x.as_object(), "storage")};
-      if (ref.node.empty() || r.has_replica(ref.node)) return std::nullopt;
-      r.replicas.push_back(std::move(ref));
+      if (ref.node.empty() || partition_record::lists(out, ref.node)) return false;
+      out.push_back(std::move(ref));
     }
-  }
+    return true;
+  };
+  if (!parse_refs("replicas", r.replicas) || !parse_refs("next_replicas", r.next_replicas))
+    return std::nullopt;
   // A record from before replication (or a hand-written one): the owner is its only copy.
   if (r.replicas.empty()) r.replicas.push_back({r.owner, ""});
   return r;

@@ -102,18 +102,19 @@ void handoff::move(uint16_t p) {
     view_->set_sealed(p, false);
     return;
   }
-  // The one commit point: only if nobody changed the record meanwhile. The copies follow the
-  // new owner's rendezvous order.
+  // The one commit point: only if nobody changed the record meanwhile. The new owner joins
+  // the replicas, and the old ones stay replicas — they hold what was acknowledged before the
+  // move — until the new owner has caught up the copies of its own rendezvous order
+  // (next_replicas) and switched to them.
   std::vector<std::string> candidates;
   for (const auto& [id, m] : view_->members())
     if (!view_->draining(id)) candidates.push_back(id);
-  partition_record next{
-      r->to,
-      r->epoch + 1,
-      "serving",
-      "",
-      0,
-      choose_replicas(p, r->to, std::move(candidates), view_->members(), deps_.replication_factor)};
+  partition_record next{r->to, r->epoch + 1, "serving", "", 0, {{r->to, to->storage}}};
+  for (const auto& ref : r->replicas)
+    if (ref.node != r->to) next.replicas.push_back(ref);
+  next.next_replicas =
+      choose_replicas(p, r->to, std::move(candidates), view_->members(), deps_.replication_factor);
+  if (same_nodes(next.next_replicas, next.replicas)) next.next_replicas.clear();
   const auto key = etcd_keys::partition_key(deps_.prefix, p);
   auto done =
       etcd_.txn({{key, etcd_compare::target::mod, r->mod_revision, ""}},
@@ -126,8 +127,8 @@ void handoff::move(uint16_t p) {
       view_->set_sealed(p, false);
     return;
   }
-  // Still a backup of the new owner: the records stay, and its rounds continue from them.
-  if (!next.has_replica(view_->self()))
+  // Still a copy of the new owner's: the records stay, and its rounds continue from them.
+  if (!next.keeps_copy(view_->self()))
     if (auto err = deps_.store->drop_partition(p); !err.empty())
       log("partition " + std::to_string(p) + ": dropping the moved records failed: " + err);
   view_->set_sealed(p, false);

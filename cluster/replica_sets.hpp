@@ -1,6 +1,7 @@
 // Which nodes hold a partition's copies: its owner, then the next nodes in the partition's
 // rendezvous order (docs/replication.md). Pure; safe from any thread.
 #pragma once
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,12 @@ inline std::vector<replica_ref> choose_replicas(uint16_t p, const std::string& o
     if (node != owner) out.push_back({node, storage_of(node)});
   }
   return out;
+}
+
+// Whether two lists name the same nodes in the same order (storage uuids aside).
+inline bool same_nodes(const std::vector<replica_ref>& a, const std::vector<replica_ref>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const replica_ref& x, const replica_ref& y) { return x.node == y.node; });
 }
 
 }  // namespace sb::cluster

@@ -9,6 +9,8 @@
 //   local only, to the replicator:
 //     (rjob_atom, replication_job_ptr)            a committed group-commit round
 //     (rpeer_atom, std::string node, caf::actor)  a peer registry connected (invalid: lost)
+//     (rswitched_atom, uint16_t p, int64_t rev)   its switch of p's replicas is in etcd at
+//                                                 rev (0: refused or failed)
 #pragma once
 #include <functional>
 #include <memory>
@@ -29,6 +31,7 @@ using rpeer_atom = caf::atom_constant<caf::atom("rpeer")>;
 using rcopied_atom = caf::atom_constant<caf::atom("rcopied")>;
 using rtick_atom = caf::atom_constant<caf::atom("rtick")>;
 using rinspect_atom = caf::atom_constant<caf::atom("rinspect")>;
+using rswitched_atom = caf::atom_constant<caf::atom("rswitched")>;
 
 // One committed round of the group commit and who waits for it to be replicated.
 struct replication_job {
@@ -48,7 +51,8 @@ namespace sb::storage {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_state& x) {
-  return f(caf::meta::type_name("sb::replica_state"), x.sealed_epoch, x.last_epoch, x.last_lsn);
+  return f(caf::meta::type_name("sb::replica_state"), x.sealed_epoch, x.last_epoch, x.last_lsn,
+           x.copying);
 }
 
 template <class Inspector>

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "base/partition.hpp"
 #include "cluster/partition_copy.hpp"
 #include "cluster/registry.hpp"
 
@@ -41,6 +42,7 @@ struct context {
 };
 
 void catch_up(const context& cx, uint16_t p, const std::string& node);
+void maybe_switch(const context& cx, uint16_t p);
 
 void count_waiting(const context& cx) {
   if (cx.deps->metrics)
@@ -48,7 +50,16 @@ void count_waiting(const context& cx) {
                                                 std::memory_order_relaxed);
 }
 
-// Answers every waiting round whose partitions all have a backup's sync by now.
+// The furthest round of the partition's epoch that one of its voters has synced.
+position confirmed(const replicator_state::partition& part) {
+  position best{0, 0};
+  for (const auto& node : part.voters)
+    if (auto f = part.followers.find(node); f != part.followers.end())
+      if (f->second.at.first == part.epoch) best = std::max(best, f->second.at);
+  return best;
+}
+
+// Answers every waiting round whose partitions all have a voter's sync by now.
 void complete_ready(const context& cx) {
   auto& st = cx.self->state;
   struct counted {
@@ -59,8 +70,8 @@ void complete_ready(const context& cx) {
     const bool ready = std::all_of(it->needs.begin(), it->needs.end(), [&](const auto& need) {
       auto [p, epoch, lsn] = need;
       auto part = st.parts.find(p);
-      if (part == st.parts.end()) return false;
-      return part->second.confirmed >= position{epoch, lsn};
+      if (part == st.parts.end() || part->second.switching) return false;
+      return part->second.voters.empty() || confirmed(part->second) >= position{epoch, lsn};
     });
     if (!ready) {
       ++it;
@@ -97,12 +108,6 @@ void fenced(const context& cx, uint16_t p, uint64_t sealed) {
   cx.self->state.parts.erase(p);
 }
 
-void note_position(const context& cx, uint16_t p, follower& f, position at) {
-  f.at = at;
-  auto& part = cx.self->state.parts[p];
-  if (at.first == part.epoch && at > part.confirmed) part.confirmed = at;
-}
-
 void send_rounds(const context& cx, const std::string& node,
                  std::vector<storage::replica_round> rounds);
 
@@ -111,20 +116,6 @@ position newest(const context& cx, uint16_t p) {
   const auto& part = cx.self->state.parts[p];
   return part.recent.empty() ? of(cx.deps->store->replica(p))
                              : position{part.recent.back().epoch, part.recent.back().lsn};
-}
-
-// KIP-903: a backup that holds everything under a uuid etcd does not list for it (a wiped
-// directory, copied since) is recorded, once, so that it counts for a takeover's seal again.
-void note_caught_up(const context& cx, uint16_t p, const std::string& node, follower& f) {
-  if (f.storage.empty() || f.storage_noted || !cx.deps->on_caught_up) return;
-  if (f.at != newest(cx, p)) return;
-  auto r = cx.deps->view->partition(p);
-  if (!r) return;
-  for (const auto& ref : r->replicas)
-    if (ref.node == node && ref.storage != f.storage) {
-      f.storage_noted = true;
-      cx.deps->on_caught_up(p, node, f.storage);
-    }
 }
 
 void on_verdicts(const context& cx, const std::string& node,
@@ -138,8 +129,7 @@ void on_verdicts(const context& cx, const std::string& node,
     auto& f = fit->second;
     switch (v.kind) {
       case storage::replica_verdict_kind::applied:
-        note_position(cx, v.partition, f, of(v.state));
-        note_caught_up(cx, v.partition, node, f);
+        f.at = of(v.state);
         break;
       case storage::replica_verdict_kind::stale:
         if (v.state.sealed_epoch > part->second.epoch) {
@@ -157,6 +147,7 @@ void on_verdicts(const context& cx, const std::string& node,
         f.now = mode::probing;
         break;
     }
+    maybe_switch(cx, v.partition);
   }
   complete_ready(cx);
 }
@@ -220,7 +211,6 @@ void catch_up(const context& cx, uint16_t p, const std::string& node) {
   if (f.at == now) {
     f.now = mode::live;
     f.sent = now;
-    note_position(cx, p, f, now);
     return;
   }
   auto from = std::find_if(part.recent.begin(), part.recent.end(), [&](const auto& r) {
@@ -244,7 +234,6 @@ void ask_state(const context& cx, uint16_t p, const std::string& node) {
             if (part == cx.self->state.parts.end()) return;
             auto& f = part->second.followers[node];
             f.asking = false;
-            if (f.storage != storage) f.storage_noted = false;
             f.storage = storage;
             if (f.now != mode::probing) return;
             if (s.sealed_epoch > part->second.epoch) return fenced(cx, p, s.sealed_epoch);
@@ -258,33 +247,116 @@ void ask_state(const context& cx, uint16_t p, const std::string& node) {
           });
 }
 
-// The backups etcd lists for p, if this node owns it and it has any.
-std::vector<std::string> backups_of(const context& cx, uint16_t p) {
-  std::vector<std::string> out;
+// Brings p's voters and followers in line with etcd's record: the record's backups vote, the
+// newcomers of a pending change only follow. False if the record names another owner.
+bool sync_with_record(const context& cx, uint16_t p, replicator_state::partition& part) {
   auto r = cx.deps->view->partition(p);
-  if (!r || r->owner != cx.me()) return out;
-  for (const auto& ref : r->replicas)
-    if (ref.node != cx.me()) out.push_back(ref.node);
-  return out;
+  if (!r || r->owner != cx.me()) return false;
+  part.voters.clear();
+  part.change_pending = !r->next_replicas.empty();
+  for (const auto& ref : r->replicas) {
+    if (ref.node == cx.me()) continue;
+    part.voters.push_back(ref.node);
+    auto f = part.followers.find(ref.node);
+    // A voter on storage etcd does not list (wiped, and copied since?): to be recorded.
+    if (f != part.followers.end() && !f->second.storage.empty() && !ref.storage.empty() &&
+        f->second.storage != ref.storage)
+      part.change_pending = true;
+  }
+  std::vector<std::string> wanted = part.voters;
+  for (const auto& ref : r->next_replicas)
+    if (ref.node != cx.me() && !partition_record::lists(r->replicas, ref.node))
+      wanted.push_back(ref.node);
+  std::erase_if(part.followers, [&](const auto& f) {
+    return std::find(wanted.begin(), wanted.end(), f.first) == wanted.end();
+  });
+  for (const auto& node : wanted) part.followers.try_emplace(node);
+  if (part.switching && part.switched_at != 0 && r->mod_revision >= part.switched_at) {
+    part.switching = false;
+    part.switched_at = 0;
+  }
+  return true;
+}
+
+// Makes the pending change of p's replicas once it is safe: every newcomer (a node that is no
+// replica yet, or one on storage etcd does not list) holds everything this owner has, so
+// every round answered so far is on it. Rounds are not answered until etcd has the switch.
+void maybe_switch(const context& cx, uint16_t p) {
+  auto it = cx.self->state.parts.find(p);
+  if (it == cx.self->state.parts.end() || !it->second.change_pending || it->second.switching ||
+      !cx.deps->switch_replicas)
+    return;
+  auto& part = it->second;
+  auto r = cx.deps->view->partition(p);
+  if (!r || r->owner != cx.me() || r->state != "serving" || r->epoch != part.epoch) return;
+  const auto& target = r->next_replicas.empty() ? r->replicas : r->next_replicas;
+  if (target.empty() || target.front().node != cx.me()) return;
+  const position head = newest(cx, p);
+  partition_record next = *r;
+  next.replicas.clear();
+  next.next_replicas.clear();
+  for (const auto& ref : target) {
+    if (ref.node == cx.me()) {
+      next.replicas.push_back({ref.node, cx.deps->store->storage_uuid()});
+      continue;
+    }
+    auto f = part.followers.find(ref.node);
+    if (f == part.followers.end()) return;
+    auto listed = std::find_if(r->replicas.begin(), r->replicas.end(),
+                               [&](const replica_ref& x) { return x.node == ref.node; });
+    const bool known =
+        listed != r->replicas.end() && (f->second.storage.empty() || listed->storage.empty() ||
+                                        f->second.storage == listed->storage);
+    if (known) {
+      next.replicas.push_back(*listed);
+      continue;
+    }
+    if (f->second.now != mode::live || f->second.at != head || f->second.storage.empty()) return;
+    next.replicas.push_back({ref.node, f->second.storage});
+  }
+  if (next.replicas == r->replicas && r->next_replicas.empty()) return;
+  part.switching = true;
+  part.switched_at = 0;
+  log("partition " + std::to_string(p) + ": switching its replicas to " +
+      [&] {
+        std::string names;
+        for (const auto& ref : next.replicas) names += (names.empty() ? "" : ",") + ref.node;
+        return names;
+      }() +
+      " at lsn " + std::to_string(head.second));
+  cx.deps->switch_replicas(p, r->mod_revision, std::move(next),
+                           caf::actor_cast<caf::actor>(cx.self));
 }
 
 void on_job(const context& cx, const replication_job_ptr& job) {
   auto& st = cx.self->state;
   replicator_state::waiting w{job, {}};
   std::map<std::string, std::vector<storage::replica_round>> out;
+  // etcd names another owner: a stale owner's round (written just before it saw a takeover or
+  // a move) is never answered as durable — the new owner's log does not have it. The whole
+  // round fails (one answer per group commit); its appends are retried by their clients.
+  for (const auto& r : job->rounds) {
+    auto record = cx.deps->view->partition(r.partition);
+    if (!record || record->owner != cx.me()) {
+      if (job->done)
+        job->done("partition " + std::to_string(r.partition) + " is no longer served here");
+      return;
+    }
+  }
   for (auto& r : job->rounds) {
     const uint16_t p = r.partition;
-    const auto backups = backups_of(cx, p);
-    if (backups.empty()) continue;  // nobody to wait for
-    auto& part = st.parts[p];
-    if (part.epoch != r.epoch) {
+    auto found = st.parts.find(p);
+    if (found == st.parts.end() || found->second.epoch != r.epoch) {
       // A new epoch here: what waited on the old one cannot be confirmed by it any more.
-      if (part.epoch != 0) fail_waiting(cx, p, "partition " + std::to_string(p) + " changed epoch");
-      part = replicator_state::partition{r.epoch};
+      if (found != st.parts.end())
+        fail_waiting(cx, p, "partition " + std::to_string(p) + " changed epoch");
+      st.parts[p] = replicator_state::partition{r.epoch};
     }
+    auto& part = st.parts[p];
+    if (!sync_with_record(cx, p, part)) continue;             // checked above; changed meanwhile
+    if (part.followers.empty() && !part.switching) continue;  // no backup: nobody to wait for
     w.needs.emplace_back(p, r.epoch, r.lsn);
-    for (const auto& node : backups) {
-      auto& f = part.followers[node];
+    for (auto& [node, f] : part.followers) {
       if (f.now == mode::live && f.sent == position{r.prev_epoch, r.prev_lsn}) {
         out[node].push_back(r);
         f.sent = {r.epoch, r.lsn};
@@ -306,32 +378,35 @@ void on_job(const context& cx, const replication_job_ptr& job) {
   st.queue.push_back(std::move(w));
   count_waiting(cx);
   for (auto& [node, rounds] : out) send_rounds(cx, node, std::move(rounds));
+  complete_ready(cx);  // a partition whose record has no voting backup needs nobody
 }
 
-// Every tick: forget partitions this node no longer owns (failing what waits on them), ask
-// lost backups where they are, retry failed copies.
+// Every tick: forget partitions this node no longer serves (failing what waits on them), take
+// up the pending changes of idle ones, ask lost followers where they are, retry failed
+// copies, and make the changes that have become safe.
 void on_tick(const context& cx) {
   auto& st = cx.self->state;
   const auto now = clock::now();
+  const auto& view = *cx.deps->view;
+  for (uint16_t p = 0; p < partition_count; ++p) {
+    if (st.parts.contains(p) || view.local_epoch(p) == 0) continue;
+    auto r = view.partition(p);
+    if (r && r->owner == cx.me() && r->epoch == view.local_epoch(p) && !r->next_replicas.empty())
+      st.parts[p] = replicator_state::partition{r->epoch};
+  }
   for (auto it = st.parts.begin(); it != st.parts.end();) {
     const uint16_t p = it->first;
-    const auto backups = backups_of(cx, p);
-    if (backups.empty() || cx.deps->view->local_epoch(p) != it->second.epoch) {
+    auto& part = it->second;
+    if (view.local_epoch(p) != part.epoch || !sync_with_record(cx, p, part)) {
       auto next = std::next(it);
       fail_waiting(cx, p, "partition " + std::to_string(p) + " is no longer served here");
       st.parts.erase(it);
       it = next;
       continue;
     }
-    auto& part = it->second;
-    for (auto f = part.followers.begin(); f != part.followers.end();)
-      f = std::find(backups.begin(), backups.end(), f->first) == backups.end()
-              ? part.followers.erase(f)
-              : std::next(f);
-    for (const auto& node : backups) {
-      auto& f = part.followers[node];
+    for (auto& [node, f] : part.followers)
       if (f.now == mode::probing && now >= f.retry_after) ask_state(cx, p, node);
-    }
+    maybe_switch(cx, p);
     ++it;
   }
   complete_ready(cx);
@@ -358,6 +433,7 @@ std::string describe(const context& cx) {
     for (const auto& [node, f] : part.followers)
       followers.push_back(json::object{
           {"node", node},
+          {"voter", std::find(part.voters.begin(), part.voters.end(), node) != part.voters.end()},
           {"mode", mode_name(f.now)},
           {"epoch", f.at.first},
           {"lsn", f.at.second},
@@ -367,7 +443,8 @@ std::string describe(const context& cx) {
     parts.push_back(json::object{{"partition", p},
                                  {"epoch", part.epoch},
                                  {"lsn", part.recent.empty() ? 0 : part.recent.back().lsn},
-                                 {"confirmed_lsn", part.confirmed.second},
+                                 {"confirmed_lsn", confirmed(part).second},
+                                 {"switching", part.switching},
                                  {"kept_rounds", part.recent.size()},
                                  {"backups", std::move(followers)}});
   }
@@ -400,8 +477,19 @@ caf::behavior replicator(caf::stateful_actor<replicator_state>* self, replicator
           f.retry_after = clock::now() + copy_retry;
           return;
         }
-        note_position(cx, p, f, of(sent));
+        f.at = of(sent);
         catch_up(cx, p, node);
+        maybe_switch(cx, p);
+        complete_ready(cx);
+      },
+      [cx](rswitched_atom, uint16_t p, int64_t revision) {
+        auto part = cx.self->state.parts.find(p);
+        if (part == cx.self->state.parts.end() || !part->second.switching) return;
+        if (revision == 0)
+          part->second.switching = false;  // refused: the record changed; planned again
+        else
+          part->second.switched_at = revision;
+        sync_with_record(cx, p, part->second);  // the view may have it already
         complete_ready(cx);
       },
       [cx](rtick_atom) {

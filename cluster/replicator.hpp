@@ -6,7 +6,9 @@
 // recent rounds kept here, or by a full copy of the partition (partition_copy) when they do not
 // reach back far enough. A backup sealed at a later epoch means another node took the
 // partition over: the waiting appends fail and the partition is fenced here until etcd names
-// the new owner. Messages: cluster/replication_messages.hpp.
+// the new owner. A change of the replicas the controller asks for (next_replicas) is made
+// here, by the owner, once every newcomer has caught up; until then only the record's
+// replicas count. Messages: cluster/replication_messages.hpp.
 #pragma once
 #include <chrono>
 #include <deque>
@@ -35,28 +37,36 @@ struct replicator_deps {
   caf::actor registry;             // stops the owners of a fenced partition
   copy_workers* copies = nullptr;  // runs full copies
   codec::metrics* metrics = nullptr;
-  // A backup caught up whose storage uuid etcd lists differently (its directory was wiped and
-  // it has been copied in full since): record the new uuid so it counts as a replica again.
-  std::function<void(uint16_t p, const std::string& node, const std::string& storage)> on_caught_up;
+  // Makes `next` (p's record as it was at `mod_revision`, with other replicas) etcd's record
+  // of p, by compare-and-swap, off the actor's thread; answers the replicator
+  // (rswitched_atom, p, revision), revision 0 if refused or failed.
+  std::function<void(uint16_t p, int64_t mod_revision, partition_record next, caf::actor reply_to)>
+      switch_replicas;
 };
 
 struct replicator_state {
   using position = std::pair<uint64_t, uint64_t>;  // (epoch, lsn)
   struct follower {
     enum class mode { probing, live, copying } now = mode::probing;
-    position at{0, 0};           // its last known position
-    position sent{0, 0};         // the last round sent to it while live
-    bool asking = false;         // a state request is out
-    std::string storage;         // its data directory's uuid, as it last said
-    bool storage_noted = false;  // told on_caught_up about a uuid etcd does not list
+    position at{0, 0};    // its last known position
+    position sent{0, 0};  // the last round sent to it while live
+    bool asking = false;  // a state request is out
+    std::string storage;  // its data directory's uuid, as it last said
     std::chrono::steady_clock::time_point retry_after{};
   };
   struct partition {
     uint64_t epoch = 0;  // the owner epoch the kept rounds belong to
     std::deque<storage::replica_round> recent;
     size_t recent_bytes = 0;
+    // Every node that gets the rounds: the record's backups and the newcomers of a pending
+    // change (next_replicas). Only `voters` (the record's backups) confirm a round.
     std::map<std::string, follower> followers;
-    position confirmed{0, 0};  // the furthest round a backup has synced
+    std::vector<std::string> voters;
+    bool change_pending = false;  // next_replicas, or a voter on storage etcd does not list
+    // A switch of the replicas is out (or done at `switched_at` and not yet in the view): no
+    // round is answered meanwhile, as neither the old nor the new replicas alone may vouch.
+    bool switching = false;
+    int64_t switched_at = 0;
   };
   struct waiting {
     replication_job_ptr job;

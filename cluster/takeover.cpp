@@ -6,24 +6,19 @@
 #include <map>
 
 #include "cluster/etcd_keys.hpp"
+#include "cluster/record_writes.hpp"
 #include "cluster/replication_messages.hpp"
+#include "cluster/successor.hpp"
 
 namespace sb::cluster {
 
 namespace {
 
 constexpr auto seal_timeout = std::chrono::seconds(1);
-// Records per etcd transaction (etcd's --max-txn-ops is 128 by default).
-constexpr size_t txn_chunk = 64;
 
 void log(const std::string& line) {
   std::fprintf(stderr, "switchboard: takeover: %s\n", line.c_str());
 }
-
-struct sealed_copy {
-  std::string node;
-  storage::replica_state state;
-};
 
 }  // namespace
 
@@ -98,39 +93,24 @@ void takeover::run(std::vector<candidate> batch) {
 std::vector<takeover::claim> takeover::reserve(std::vector<claim> claims) {
   std::vector<claim> out, fresh;
   for (auto& c : claims) (c.record.state == "recovering" ? out : fresh).push_back(std::move(c));
-  auto reserve_chunk = [&](std::vector<claim*> chunk) {
-    std::vector<etcd_compare> compares;
-    std::vector<etcd_op> puts;
-    for (auto* c : chunk) {
-      const auto key = etcd_keys::partition_key(deps_.prefix, c->wanted.partition);
-      partition_record reserved = c->record;
-      reserved.epoch = c->record.epoch + 1;
-      reserved.state = "recovering";
-      reserved.to.clear();
-      compares.push_back({key, etcd_compare::target::mod, c->record.mod_revision, ""});
-      puts.push_back({etcd_op::kind::put, key, etcd_keys::partition_json(reserved), 0, false});
-    }
-    std::string error;
-    auto done = etcd_.txn(compares, puts, {}, error);
-    if (!done || !done->succeeded) return false;
-    for (auto* c : chunk) {
-      c->record.epoch += 1;
-      c->record.state = "recovering";
-      c->record.to.clear();
-      c->record.mod_revision = done->revision;
-    }
-    return true;
-  };
-  for (size_t at = 0; at < fresh.size(); at += txn_chunk) {
-    std::vector<claim*> chunk;
-    for (size_t i = at; i < std::min(fresh.size(), at + txn_chunk); ++i) chunk.push_back(&fresh[i]);
-    if (reserve_chunk(chunk)) {
-      for (auto* c : chunk) out.push_back(std::move(*c));
-      continue;
-    }
-    // One record changed meanwhile: the others one by one.
-    for (auto* c : chunk)
-      if (reserve_chunk({c})) out.push_back(std::move(*c));
+  std::vector<record_write> writes;
+  for (auto& c : fresh) {
+    partition_record reserved = c.record;
+    reserved.epoch = c.record.epoch + 1;
+    reserved.state = "recovering";
+    reserved.to.clear();
+    writes.push_back({etcd_keys::partition_key(deps_.prefix, c.wanted.partition),
+                      c.record.mod_revision, etcd_keys::partition_json(reserved)});
+  }
+  const auto revisions = write_records(etcd_, writes);
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    if (revisions[i] == 0) continue;  // changed meanwhile: somebody else's business now
+    auto& c = fresh[i];
+    c.record.epoch += 1;
+    c.record.state = "recovering";
+    c.record.to.clear();
+    c.record.mod_revision = revisions[i];
+    out.push_back(std::move(c));
   }
   return out;
 }
@@ -165,61 +145,44 @@ void takeover::seal(std::vector<claim>& claims) {
         [&](const std::vector<storage::replica_state>& states, const std::string& storage) {
           for (size_t i = 0; i < asked.size() && i < states.size(); ++i) {
             const auto& [c, ref] = asked[i];
-            // A replica whose data directory is not the one etcd lists lost its copy.
-            if (ref->storage.empty() || ref->storage == storage)
-              c->sealed.push_back({node, states[i]});
+            c->sealed.push_back({node, storage, states[i]});
           }
         },
         [&](const caf::error&) {});
   }
 }
 
-// 3. The furthest tail of enough sealed copies holds every acknowledged round; 4. commit it as
-//    the owner, by compare-and-swap on the reserved record.
+// 3. The furthest tail of enough sealed copies holds every acknowledged round
+//    (cluster/successor.hpp); 4. commit it as the owner, by compare-and-swap on the reserved
+//    record. A pending change of the replicas is dropped: the controller plans it again
+//    around the new owner.
 void takeover::commit(std::vector<claim>& claims) {
   std::vector<claim*> ready;
+  std::vector<record_write> writes;
   for (auto& c : claims) {
-    const size_t copies = c.record.replicas.size();
-    const size_t needed = copies - std::min<size_t>(2, copies) + 1;  // R − W + 1
-    if (c.sealed.size() < needed || c.sealed.empty()) {
+    const auto choice = choose_successor(c.record.replicas, c.sealed);
+    if (!choice.copy) {
       log("partition " + std::to_string(c.wanted.partition) + ": " +
-          std::to_string(c.sealed.size()) + " of " + std::to_string(needed) +
-          " replicas sealed at epoch " + std::to_string(c.record.epoch) + "; retrying");
+          std::to_string(choice.counted) + " of " + std::to_string(choice.needed) +
+          " replicas sealed complete at epoch " + std::to_string(c.record.epoch) + "; retrying");
       continue;
     }
-    const sealed_copy* best = &c.sealed.front();
-    for (const auto& s : c.sealed)
-      if (best->state.behind(s.state)) best = &s;
-    c.new_owner = best->node;
-    c.tail_lsn = best->state.last_lsn;
+    c.new_owner = choice.copy->node;
+    c.tail_lsn = choice.copy->state.last_lsn;
+    partition_record next = c.record;
+    next.owner = c.new_owner;
+    next.state = "serving";
+    next.next_replicas.clear();
+    // The owner first, as everywhere else.
+    std::stable_partition(next.replicas.begin(), next.replicas.end(),
+                          [&](const replica_ref& x) { return x.node == c.new_owner; });
     ready.push_back(&c);
+    writes.push_back({etcd_keys::partition_key(deps_.prefix, c.wanted.partition),
+                      c.record.mod_revision, etcd_keys::partition_json(next)});
   }
-  auto commit_chunk = [&](const std::vector<claim*>& chunk) {
-    std::vector<etcd_compare> compares;
-    std::vector<etcd_op> puts;
-    for (auto* c : chunk) {
-      partition_record next = c->record;
-      next.owner = c->new_owner;
-      next.state = "serving";
-      // The owner first, as everywhere else.
-      std::stable_partition(next.replicas.begin(), next.replicas.end(),
-                            [&](const replica_ref& x) { return x.node == c->new_owner; });
-      const auto key = etcd_keys::partition_key(deps_.prefix, c->wanted.partition);
-      compares.push_back({key, etcd_compare::target::mod, c->record.mod_revision, ""});
-      puts.push_back({etcd_op::kind::put, key, etcd_keys::partition_json(next), 0, false});
-    }
-    std::string error;
-    auto done = etcd_.txn(compares, puts, {}, error);
-    return done && done->succeeded;
-  };
-  for (size_t at = 0; at < ready.size(); at += txn_chunk) {
-    std::vector<claim*> chunk(
-        ready.begin() + static_cast<std::ptrdiff_t>(at),
-        ready.begin() + static_cast<std::ptrdiff_t>(std::min(ready.size(), at + txn_chunk)));
-    if (commit_chunk(chunk)) continue;
-    for (auto* c : chunk)
-      if (!commit_chunk({c})) c->new_owner.clear();  // changed meanwhile: retried later
-  }
+  const auto revisions = write_records(etcd_, writes);
+  for (size_t i = 0; i < ready.size(); ++i)
+    if (revisions[i] == 0) ready[i]->new_owner.clear();  // changed meanwhile: retried later
 }
 
 }  // namespace sb::cluster

@@ -66,11 +66,14 @@ void http_api::list_replication(responder reply) {
           }
           const bool short_of_copies = live < wanted;
           under += short_of_copies ? 1 : 0;
+          json::array next_replicas;
+          for (const auto& ref : r->next_replicas) next_replicas.push_back(json::string(ref.node));
           auto b = backups.find(static_cast<int64_t>(p));
           rows.push_back(json::object{{"partition", p},
                                       {"owner", r->owner},
                                       {"epoch", r->epoch},
                                       {"replicas", std::move(replicas)},
+                                      {"next_replicas", std::move(next_replicas)},
                                       {"live_copies", live},
                                       {"under_replicated", short_of_copies},
                                       {"backups", b == backups.end() ? json::array{} : b->second}});

@@ -16,6 +16,10 @@ struct replica_state {
   uint64_t sealed_epoch = 0;  // rounds of a lower epoch are refused (the takeover's fence)
   uint64_t last_epoch = 0;    // the last round applied here
   uint64_t last_lsn = 0;
+  // A full copy is under way: its first chunk removed what was here and its last has not yet
+  // arrived, so this replica may lack rounds it once synced. It takes no rounds, and a
+  // takeover does not count it (docs/replication.md).
+  bool copying = false;
   bool operator==(const replica_state&) const = default;
   // Which of two tails is further: epochs first (a later owner's log wins), then lsn.
   bool behind(const replica_state& o) const {

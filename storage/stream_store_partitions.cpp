@@ -35,12 +35,14 @@ std::string encode_position(const replica_state& s) {
   put_u64(out, s.sealed_epoch);
   put_u64(out, s.last_epoch);
   put_u64(out, s.last_lsn);
+  if (s.copying) out.push_back('C');
   return out;
 }
 
 replica_state decode_position(const std::optional<std::string>& value) {
-  if (!value || value->size() != 24) return {};
-  return {get_u64(*value, 0), get_u64(*value, 8), get_u64(*value, 16)};
+  // 24 bytes, and a 25th while a full copy is under way.
+  if (!value || (value->size() != 24 && value->size() != 25)) return {};
+  return {get_u64(*value, 0), get_u64(*value, 8), get_u64(*value, 16), value->size() == 25};
 }
 
 std::string encode_epoch(uint64_t epoch) {
@@ -130,10 +132,12 @@ std::string stream_store::import_partition(
     next.last_epoch = position->last_epoch;
     next.last_lsn = position->last_lsn;
     next.sealed_epoch = std::max(next.sealed_epoch, position->sealed_epoch);
+    next.copying = false;
   } else if (reset) {
-    // Mid-copy the records match no round: no replication round may land on them until the
-    // last chunk sets the sender's position.
+    // Mid-copy the records match no round: no replication round may land on them, and no
+    // takeover may count them, until the last chunk sets the sender's position.
     next.last_epoch = next.last_lsn = 0;
+    next.copying = true;
   }
   if (position || reset)
     if (auto s = batch.Put(meta_key(position_tag, p), encode_position(next)); !s.ok())
@@ -144,7 +148,7 @@ std::string stream_store::import_partition(
 }
 
 std::string stream_store::drop_partition(uint16_t p) {
-  replica_state forgotten{replica(p).sealed_epoch, 0, 0};
+  replica_state forgotten{replica(p).sealed_epoch, 0, 0, false};
   return import_partition(p, {}, true, &forgotten);
 }
 
@@ -188,6 +192,11 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   std::vector<std::pair<uint16_t, replica_state>> advanced;
   for (auto& [p, ops] : by_partition) {
     const replica_state& now = positions_[p];
+    // A takeover sealed this replica above the epoch this node still writes at: it is no
+    // owner any more, and a round it wrote now could reach an unsealed backup and be answered.
+    if (now.sealed_epoch > fences_[p])
+      return "partition " + std::to_string(p) + " is sealed at epoch " +
+             std::to_string(now.sealed_epoch) + " by a takeover";
     replica_round round{
         p, fences_[p], now.last_lsn + 1, now.last_epoch, now.last_lsn, std::move(ops)};
     replica_state next{std::max(now.sealed_epoch, round.epoch), round.epoch, round.lsn};
@@ -227,7 +236,7 @@ std::vector<replica_verdict> stream_store::apply_replicated(
       v.kind = replica_verdict_kind::stale;
     } else if (s.last_epoch == r.epoch && s.last_lsn >= r.lsn) {
       v.kind = replica_verdict_kind::applied;  // a resend of what is here already
-    } else if (s.last_epoch != r.prev_epoch || s.last_lsn != r.prev_lsn) {
+    } else if (s.copying || s.last_epoch != r.prev_epoch || s.last_lsn != r.prev_lsn) {
       v.kind = replica_verdict_kind::mismatch;
     } else if (auto ops = op_codec::parse(r.ops);
                ops && std::all_of(ops->begin(), ops->end(), [&](const auto& op) {

@@ -272,9 +272,10 @@ TEST_F(Wire, ReplicationRoundsAndVerdicts) {
   EXPECT_EQ(v[1].kind, storage::replica_verdict_kind::mismatch);
 
   // A seal's answer: the position and the storage uuid.
-  auto sealed = round_trip(caf::make_message(storage::replica_state{5, 4, 9}, std::string("u-1")));
+  auto sealed =
+      round_trip(caf::make_message(storage::replica_state{5, 4, 9, true}, std::string("u-1")));
   ASSERT_TRUE((sealed.match_elements<storage::replica_state, std::string>()));
-  EXPECT_EQ(sealed.get_as<storage::replica_state>(0), (storage::replica_state{5, 4, 9}));
+  EXPECT_EQ(sealed.get_as<storage::replica_state>(0), (storage::replica_state{5, 4, 9, true}));
 }
 
 TEST_F(Wire, StringVector) {

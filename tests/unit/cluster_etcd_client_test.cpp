@@ -25,6 +25,7 @@
 #include "channels/http_client.hpp"
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_watch.hpp"
+#include "cluster/record_writes.hpp"
 
 namespace {
 
@@ -400,6 +401,36 @@ TEST_F(Etcd, TxnCreateIfAbsentSucceedsOnceThenFails) {
   auto fourth = c.txn(created_at, {}, {}, error);
   ASSERT_TRUE(fourth) << error;
   EXPECT_TRUE(fourth->succeeded);
+}
+
+TEST_F(Etcd, WriteRecordsWritesEveryUnchangedRecordAndSkipsTheStaleOnes) {
+  // 130 writes: three transactions of at most 64; a stale record in one makes that one retry
+  // record by record, the others are written all the same.
+  auto c = client();
+  std::string error;
+  std::vector<sb::cluster::record_write> writes;
+  for (int i = 0; i < 130; ++i) {
+    const std::string key = "sb-test/records/" + std::to_string(i);
+    ASSERT_TRUE(c.put(key, "old", 0, error)) << error;
+    auto r = c.range(key, false, error);
+    ASSERT_TRUE(r && r->kvs.size() == 1) << error;
+    writes.push_back({key, r->kvs[0].mod_revision, "new"});
+  }
+  ASSERT_TRUE(c.put(writes[70].key, "changed meanwhile", 0, error)) << error;
+  writes.push_back({"sb-test/records/fresh", 0, "created"});
+  writes.push_back({writes[5].key, 0, "not if it exists"});
+  const auto revisions = sb::cluster::write_records(c, writes);
+  ASSERT_EQ(revisions.size(), writes.size());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const bool written = i != 70 && i != 131;
+    EXPECT_EQ(revisions[i] > 0, written) << "write " << i;
+    auto r = c.range(writes[i].key, false, error);
+    ASSERT_TRUE(r && r->kvs.size() == 1) << error;
+    if (i < 130) {
+      EXPECT_EQ(r->kvs[0].value, i == 70 ? "changed meanwhile" : "new") << "write " << i;
+    }
+  }
+  EXPECT_EQ(c.range("sb-test/records/fresh", false, error)->kvs.at(0).value, "created");
 }
 
 TEST_F(Etcd, TxnComparesModRevisionAndRunsFailureOpsWhenStale) {

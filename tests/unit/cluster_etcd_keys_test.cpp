@@ -143,6 +143,21 @@ TEST(EtcdKeys, ReplicasRoundTripInOrder) {
   EXPECT_FALSE(back->has_replica("n4"));
 }
 
+TEST(EtcdKeys, NextReplicasRoundTripAndAreLeftOutWhenNoChangeIsPending) {
+  partition_record r{"n2", 4, "serving", "", 0, {{"n2", "u2"}, {"n3", "u3"}}};
+  EXPECT_FALSE(boost::json::parse(keys::partition_json(r)).as_object().contains("next_replicas"));
+  r.next_replicas = {{"n2", "u2"}, {"n4", ""}};
+  const auto back = keys::parse_partition(keys::partition_json(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->next_replicas, r.next_replicas);
+  EXPECT_FALSE(back->has_replica("n4"));  // a newcomer is no replica yet
+  EXPECT_TRUE(back->keeps_copy("n4"));
+  EXPECT_FALSE(back->keeps_copy("n1"));
+  const std::string head = R"({"owner":"n1","epoch":2,"state":"serving","next_replicas":)";
+  EXPECT_FALSE(keys::parse_partition(head + R"([{"node":"n1"},{"node":"n1"}]})").has_value());
+  EXPECT_FALSE(keys::parse_partition(head + R"({"node":"n1"}})").has_value());
+}
+
 TEST(EtcdKeys, RecordWithoutReplicasHasTheOwnerAsItsOnlyCopy) {
   const auto r = keys::parse_partition(R"({"owner":"n1","epoch":2,"state":"serving"})");
   ASSERT_TRUE(r.has_value());

@@ -2,9 +2,12 @@
 // actor system, with the sinks standing in for the peers' registries: a round is answered
 // only once a backup synced it, one backup suffices, none means no answer until one comes
 // back, a backup that missed rounds is caught up from the kept ones, a backup sealed at a
-// later epoch fences the owner, and a partition without backups is answered at once.
+// later epoch fences the owner, a partition without backups is answered at once, and a change
+// of the replicas (next_replicas) is made only once the newcomer has caught up, the old
+// replicas vouching until then.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -67,8 +70,38 @@ class ReplicatorTest : public ::testing::Test {
     caf::anon_send_exit(sink_c_, caf::exit_reason::user_shutdown);
   }
 
-  void set_replicas(std::vector<replica_ref> replicas) {
-    view_->set_partition(p_, partition_record{"a", 1, "serving", "", 1, std::move(replicas)});
+  void set_replicas(std::vector<replica_ref> replicas, std::vector<replica_ref> next = {}) {
+    view_->set_partition(p_, partition_record{"a", 1, "serving", "", ++revision_,
+                                              std::move(replicas), std::move(next)});
+  }
+  void disconnect(const std::string& node) {
+    caf::anon_send(replicator_, rpeer_atom::value, node, caf::actor{});
+  }
+  // Stands in for cluster_node::switch_replicas and etcd: applies the switch to the view (if
+  // allowed and the record is unchanged), noting what c held at that moment.
+  void switch_replicas(uint16_t p, int64_t mod_revision, partition_record next,
+                       caf::actor reply_to) {
+    int64_t revision = 0;
+    auto now = view_->partition(p);
+    if (allow_switch_ && now && now->mod_revision == mod_revision) {
+      next.mod_revision = revision = ++revision_;
+      c_held_at_switch_ = c_->last_seq(stream_);
+      view_->set_partition(p, next);
+    }
+    caf::anon_send(reply_to, rswitched_atom::value, p, revision);
+  }
+  std::vector<std::string> replica_nodes() {
+    std::vector<std::string> out;
+    if (auto r = view_->partition(p_))
+      for (const auto& ref : r->replicas) out.push_back(ref.node);
+    return out;
+  }
+  bool replicas_become(const std::vector<std::string>& nodes) {
+    for (int i = 0; i < 200; ++i) {
+      if (replica_nodes() == nodes) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
   }
   void connect(const std::string& node, const caf::actor& sink) {
     caf::anon_send(replicator_, rpeer_atom::value, node, sink);
@@ -107,8 +140,15 @@ class ReplicatorTest : public ::testing::Test {
   caf::actor sink_b_ = sys_.spawn<caf::detached>(replica_sink, b_.get());
   caf::actor sink_c_ = sys_.spawn<caf::detached>(replica_sink, c_.get());
   caf::actor registry_ = sys_.spawn(fake_registry, 0);
+  std::atomic<int64_t> revision_{0};
+  std::atomic<bool> allow_switch_{true};
+  std::atomic<uint64_t> c_held_at_switch_{0};
   caf::actor replicator_ = sys_.spawn(
-      replicator, replicator_deps{view_, owner_.get(), "secret", registry_, &copies_, nullptr});
+      replicator,
+      replicator_deps{view_, owner_.get(), "secret", registry_, &copies_, nullptr,
+                      [this](uint16_t p, int64_t rev, partition_record next, caf::actor to) {
+                        switch_replicas(p, rev, std::move(next), std::move(to));
+                      }});
   storage::group_commit commit_{*owner_, true};
 };
 
@@ -172,6 +212,58 @@ TEST_F(ReplicatorTest, PartitionWithoutBackupsIsAnsweredAtOnce) {
   set_replicas({{"a", ""}});
   EXPECT_EQ(wait(append(1)), "");
   EXPECT_EQ(b_->last_seq(stream_), 0u);
+}
+
+TEST_F(ReplicatorTest, RoundOfAPartitionEtcdGaveToAnotherOwnerFails) {
+  // A stale owner (paused through a takeover) writes a round after its watch saw the new
+  // owner: answering it would acknowledge what the new owner's log does not have.
+  connect("b", sink_b_);
+  ASSERT_EQ(wait(append(1)), "");
+  view_->set_partition(p_, partition_record{"b", 2, "serving", "", ++revision_, {{"b", ""}}});
+  const auto answer = wait(append(2));
+  EXPECT_NE(answer, "");
+  EXPECT_NE(answer, "no answer");
+}
+
+TEST_F(ReplicatorTest, DrainedBackupVouchesUntilItsReplacementCaughtUp) {
+  // The schedule that once lost acknowledged entries: b is drained and c replaces it. b stays
+  // a replica until c holds everything answered so far; then c alone vouches.
+  set_replicas({{"a", ""}, {"b", ""}});
+  connect("b", sink_b_);
+  for (uint64_t seq = 1; seq <= 3; ++seq) ASSERT_EQ(wait(append(seq)), "");
+  set_replicas({{"a", ""}, {"b", ""}}, {{"a", ""}, {"c", ""}});
+  EXPECT_EQ(wait(append(4)), "");  // b still vouches; c is unreachable
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(replica_nodes(), (std::vector<std::string>{"a", "b"}));
+  disconnect("b");
+  connect("c", sink_c_);
+  ASSERT_TRUE(replicas_become({"a", "c"}));
+  EXPECT_GE(c_held_at_switch_.load(), 4u);  // every answered entry was on c before the switch
+  EXPECT_TRUE(view_->partition(p_)->next_replicas.empty());
+  EXPECT_EQ(wait(append(5)), "");  // c vouches now, b is gone
+  EXPECT_EQ(c_->last_seq(stream_), 5u);
+}
+
+TEST_F(ReplicatorTest, NewcomerDoesNotVouchBeforeTheSwitchIsInEtcd) {
+  allow_switch_ = false;
+  set_replicas({{"a", ""}, {"b", ""}}, {{"a", ""}, {"c", ""}});
+  connect("c", sink_c_);
+  auto first = append(1);
+  EXPECT_EQ(wait(first, 1s), "no answer");
+  EXPECT_TRUE(holds(*c_, 1));  // c follows, it does not count yet
+  allow_switch_ = true;
+  EXPECT_EQ(wait(first), "");
+  EXPECT_EQ(replica_nodes(), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(ReplicatorTest, IdlePartitionSwitchesWithoutAWrite) {
+  connect("b", sink_b_);
+  ASSERT_EQ(wait(append(1)), "");
+  // No write to p_ after this: the owner's tick takes the change up and copies c.
+  set_replicas({{"a", ""}, {"b", ""}}, {{"a", ""}, {"b", ""}, {"c", ""}});
+  connect("c", sink_c_);
+  ASSERT_TRUE(replicas_become({"a", "b", "c"}));
+  EXPECT_EQ(c_->last_seq(stream_), 1u);
 }
 
 }  // namespace

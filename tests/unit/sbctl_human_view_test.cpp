@@ -35,16 +35,18 @@ TEST(SbctlHumanView, ReplicationShowsReplicasAndEachBackupsLag) {
   auto answer = json::parse(R"({"replication_factor":3,"under_replicated":1,"partitions":[
       {"partition":7,"owner":"n1","epoch":3,"replicas":["n1","n2","n3"],"live_copies":3,
        "under_replicated":false,"backups":[{"node":"n2","mode":"live","epoch":3,"lsn":40,
-       "lag":0},{"node":"n3","mode":"copying","epoch":2,"lsn":9,"lag":31}]},
+       "lag":0},{"node":"n3","mode":"copying","epoch":2,"lsn":9,"lag":31,
+       "voter":false}]},
       {"partition":8,"owner":"n2","epoch":5,"replicas":["n2","n4"],"live_copies":1,
        "under_replicated":true,"backups":[]}]})");
-  EXPECT_EQ(render_replication(answer),
-            "PARTITION  OWNER  EPOCH  REPLICAS  LIVE  UNDER  BACKUPS\n"
-            "7          n1     3      n1,n2,n3  3     false  n2 live lag 0, n3 copying lag 31\n"
-            "8          n2     5      n2,n4     1     true   -\n"
-            "\n"
-            "replication_factor: 3\n"
-            "under_replicated: 1\n");
+  EXPECT_EQ(
+      render_replication(answer),
+      "PARTITION  OWNER  EPOCH  REPLICAS  LIVE  UNDER  BACKUPS\n"
+      "7          n1     3      n1,n2,n3  3     false  n2 live lag 0, n3 copying lag 31 (joining)\n"
+      "8          n2     5      n2,n4     1     true   -\n"
+      "\n"
+      "replication_factor: 3\n"
+      "under_replicated: 1\n");
 }
 
 TEST(SbctlHumanView, NodesShowUnknownFieldsAndMissingOnes) {

@@ -199,6 +199,49 @@ TEST_F(ReplicaTest, MidCopyNoRoundLandsUntilTheLastChunk) {
   EXPECT_EQ(send(owner_writes(2)).kind, kind::mismatch);
 }
 
+TEST_F(ReplicaTest, OwnerSealedByATakeoverWritesNoMoreRounds) {
+  // A falsely suspected owner is sealed at epoch 2 while it still serves at epoch 1: a round
+  // it wrote now could reach a backup the takeover did not seal and be answered.
+  owner_writes(1);
+  std::string error;
+  ASSERT_TRUE(owner_->seal({{p_, 2}}, error));
+  auto set = entry_set(stream_, 2);
+  std::vector<replica_round> rounds;
+  EXPECT_NE(owner_->apply({&set}, true, &rounds), "");
+  EXPECT_TRUE(rounds.empty());
+  EXPECT_EQ(owner_->last_seq(stream_), 1u);
+  // Chosen again (its fence at the sealed epoch), it writes on.
+  ASSERT_EQ(owner_->set_partition_epoch(p_, 2), "");
+  EXPECT_EQ(owner_->apply({&set}, true, &rounds), "");
+  EXPECT_EQ(owner_->last_seq(stream_), 2u);
+}
+
+TEST_F(ReplicaTest, MidCopyReplicaSaysSoUntilTheLastChunkEvenAfterAReopen) {
+  // A copy's first chunk removed what this replica had synced: until the last chunk it must
+  // not count for a takeover (its seal says `copying`), not even take a partition's first
+  // round (which chains to (0, 0), where the reset left it).
+  ASSERT_EQ(send(owner_writes(1)).kind, kind::applied);
+  ASSERT_EQ(backup_->import_partition(p_, {}, true), "");
+  EXPECT_TRUE(backup_->replica(p_).copying);
+  backup_.reset();
+  backup_ = open_store(backup_dir_.path() + "/db");
+  EXPECT_TRUE(backup_->replica(p_).copying);
+  test::temp_dir fresh_dir;
+  auto fresh_owner = open_store(fresh_dir.path() + "/db");
+  ASSERT_EQ(fresh_owner->set_partition_epoch(p_, 1), "");
+  auto set = entry_set(stream_, 1);
+  std::vector<replica_round> first;
+  ASSERT_EQ(fresh_owner->apply({&set}, true, &first), "");
+  EXPECT_EQ(send(first.at(0)).kind, kind::mismatch);
+  std::string error;
+  auto sealed = backup_->seal({{p_, 2}}, error);
+  ASSERT_TRUE(sealed);
+  EXPECT_TRUE(sealed->at(0).copying);
+  const replica_state position{1, 1, 1};
+  ASSERT_EQ(backup_->import_partition(p_, {}, false, &position), "");
+  EXPECT_EQ(backup_->replica(p_), (replica_state{2, 1, 1, false}));
+}
+
 TEST_F(ReplicaTest, RoundWithARecordOfAnotherPartitionIsRefused) {
   auto r = owner_writes(1);
   const auto other = stream_where("orders:r", [this](uint16_t q) { return q != p_; });

@@ -202,6 +202,10 @@ std::string render_replication(const json::value& answer) {
       if (!out.empty()) out += ", ";
       out += text(o.if_contains("node")) + ' ' + text(o.if_contains("mode")) + " lag " +
              text(o.if_contains("lag"));
+      // A newcomer of a pending change: it follows, it does not count yet.
+      if (const auto* voter = o.if_contains("voter");
+          voter && voter->is_bool() && !voter->get_bool())
+        out += " (joining)";
     }
     return out;
   };
