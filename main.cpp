@@ -18,6 +18,7 @@
 #include "actors/memory_trimmer.hpp"
 #include "actors/merchant.hpp"
 #include "actors/outbox.hpp"
+#include "base/actor_kinds.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/registry.hpp"
 #include "config/config.hpp"
@@ -44,16 +45,22 @@ void log(const std::string& line) {
 // Which actor owns which key: the registry spawns owners through this on first use.
 sb::cluster::owner_factory owner_factory(sb::stream_deps deps) {
   return [deps](caf::local_actor* registry, const std::string& key) -> caf::actor {
-    auto rest = [&](std::string_view prefix) -> std::optional<std::string> {
-      if (!key.starts_with(prefix)) return std::nullopt;
-      return key.substr(prefix.size());
-    };
+    auto parsed = sb::parse_actor_key(key);
+    if (!parsed) return {};
     auto self = caf::actor_cast<caf::actor>(registry);
-    if (auto m = rest("orders:")) return registry->spawn(sb::merchant, *m, deps);
-    if (auto c = rest("conv:")) return registry->spawn(sb::conversation, *c, deps, self);
-    if (auto p = rest("inbox:")) return registry->spawn(sb::inbox, *p, deps);
-    if (auto m = rest("pool:")) return registry->spawn(sb::agent_pool, *m, deps, self);
-    if (auto m = rest("channels:")) return registry->spawn(sb::channel_settings, *m, deps);
+    const auto& id = parsed->id;
+    switch (parsed->kind) {
+      case sb::actor_kind::merchant:
+        return registry->spawn(sb::merchant, id, deps);
+      case sb::actor_kind::conversation:
+        return registry->spawn(sb::conversation, id, deps, self);
+      case sb::actor_kind::inbox:
+        return registry->spawn(sb::inbox, id, deps);
+      case sb::actor_kind::pool:
+        return registry->spawn(sb::agent_pool, id, deps, self);
+      case sb::actor_kind::channels:
+        return registry->spawn(sb::channel_settings, id, deps);
+    }
     return {};
   };
 }

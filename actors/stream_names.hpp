@@ -1,35 +1,36 @@
-// Stream keys and which streams a principal reads. The one place that knows the naming
-// scheme of ../shared/CONTRACT.md ("orders:<merchant>", "conv:<id>", "inbox:<sub>").
+// Stream keys and which streams a principal reads: the naming scheme of ../shared/CONTRACT.md
+// ("orders:<merchant>", "conv:<id>", "inbox:<sub>"), prefixes from base/actor_kinds.hpp.
 #pragma once
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/actor_kinds.hpp"
 #include "base/partition.hpp"
 #include "codec/jwt.hpp"
 
 namespace sb {
 
 inline std::string orders_stream(std::string_view merchant) {
-  return "orders:" + std::string(merchant);
+  return key_of(actor_kind::merchant, merchant);
 }
 
 inline std::string inbox_stream(std::string_view sub) {
-  return "inbox:" + std::string(sub);
+  return key_of(actor_kind::inbox, sub);
 }
 
 inline std::string conv_stream(std::string_view conv_id) {
-  return "conv:" + std::string(conv_id);
+  return key_of(actor_kind::conversation, conv_id);
 }
 
 // A merchant's channel settings; its entries are the audit log of changes (no secrets).
 inline std::string channels_stream(std::string_view merchant) {
-  return "channels:" + std::string(merchant);
+  return key_of(actor_kind::channels, merchant);
 }
 
 // The registry key of a merchant's agent pool (an actor without a stream).
 inline std::string pool_key(std::string_view merchant) {
-  return "pool:" + std::string(merchant);
+  return key_of(actor_kind::pool, merchant);
 }
 
 // A customer has one conversation per merchant; its id is derived, so a customer's stream is

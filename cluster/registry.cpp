@@ -1,5 +1,7 @@
 #include "cluster/registry.hpp"
 
+#include "base/actor_kinds.hpp"
+
 #include <boost/json.hpp>
 
 #include "cluster/cluster_errors.hpp"
@@ -224,12 +226,8 @@ caf::actor node_sink(self_ptr self, const std::shared_ptr<cluster_view>& view,
 }  // namespace
 
 std::string kind_of_key(std::string_view key) {
-  if (key.starts_with("orders:")) return "merchant";
-  if (key.starts_with("conv:")) return "conversation";
-  if (key.starts_with("inbox:")) return "inbox";
-  if (key.starts_with("pool:")) return "pool";
-  if (key.starts_with("channels:")) return "channels";
-  return "";
+  auto parsed = parse_actor_key(key);
+  return parsed ? std::string(info_of(parsed->kind).name) : std::string();
 }
 
 caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory,

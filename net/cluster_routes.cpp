@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "actors/stream_names.hpp"
+#include "base/actor_kinds.hpp"
 #include "cluster/registry.hpp"
 #include "net/http_support.hpp"
 
@@ -18,13 +19,8 @@ constexpr auto admin_timeout = std::chrono::seconds(5);
 
 // The stream key of an actor named by kind and id (sbctl's "merchant/m1"), or "".
 std::string key_of(const std::string& kind, const std::string& id) {
-  if (id.empty()) return "";
-  if (kind == "merchant") return orders_stream(id);
-  if (kind == "conversation") return conv_stream(id);
-  if (kind == "inbox") return "inbox:" + id;
-  if (kind == "pool") return pool_key(id);
-  if (kind == "channels") return "channels:" + id;
-  return "";
+  auto k = kind_named(kind);
+  return id.empty() || !k ? "" : sb::key_of(*k, id);
 }
 
 std::string node_state(const cluster::cluster_view& view, const std::string& id, bool alive) {
