@@ -4,6 +4,7 @@
 // live pushes; "unread" is decided by the server's acked cursor, never by the browser. Every
 // value is inserted as text.
 
+import { t } from './i18n.js';
 import { el } from './dom.js';
 import {
   formatCompact, formatTime, isoTime, orderAmount, orderCustomer, orderId, orderItems, summarizeOrder,
@@ -127,7 +128,7 @@ function renderRow(push) {
     class: 'order-row',
     dataset: { id: push.id, seq: String(push.seq), order: orderId(data) },
     'aria-expanded': 'false',
-    title: 'Show details',
+    title: t('Show details'),
   },
   el('td', { class: 'order-time' },
     el('time', { datetime: isoTime(push.ts), title: formatTime(push.ts), text: formatCompact(push.ts) })),
@@ -135,7 +136,7 @@ function renderRow(push) {
   el('td', { class: 'order-customer', text: orderCustomer(data) }),
   el('td', { class: 'order-amount', text: orderAmount(data) }),
   el('td', { class: 'order-items' },
-    items.length ? el('ul', { class: 'list-unstyled mb-0' }, ...items.map((t) => el('li', { text: t }))) : null));
+    items.length ? el('ul', { class: 'list-unstyled mb-0' }, ...items.map((line) => el('li', { text: line }))) : null));
 }
 
 // Every other field of the order, as key: value lines.
