@@ -13,6 +13,7 @@ import {
   WAIT, assertRunning, devToken, freshDataDir, launchBrowser, postJson, removeDir, startDaemon,
   stopDaemon, waitFor, watchPage,
 } from './lib/harness.mjs';
+import { loginAs } from './lib/login.mjs';
 
 const MERCHANT = 'm1';
 const AGENT = 'bob';
@@ -101,10 +102,7 @@ test('the agent logs in to the console and goes online', { timeout: 15_000 }, as
   await page.goto(`${daemon.base}/`);
   await page.getByRole('link', { name: /Agent console/ }).click();
   await page.waitForURL('**/console.html');
-  await page.fill('#merchant', MERCHANT);
-  await page.fill('#agent', AGENT);
-  await page.click('#login-submit');
-  await page.locator('#conn[data-state="live"]').waitFor();
+  await loginAs(page, 'agent', { merchant: MERCHANT, user: AGENT });
   assert.equal(await page.locator('#presence').isChecked(), true);
   await waitFor(() => sentFrames(agent, 'presence').some((f) => f.status === 'online'), WAIT,
     'a presence online frame');
@@ -115,11 +113,8 @@ test('a customer message reaches the agent; the reply reaches the customer', { t
   const { page } = customer;
   // The site names its customer (?customer=): that is the identity; the name is only shown.
   await page.goto(`${daemon.base}/chat.html?customer=${CUSTOMER}`);
-  await page.fill('#merchant', MERCHANT);
-  await page.fill('#customer', CUSTOMER);
-  await page.click('#login-submit');
+  await loginAs(page, 'customer', { merchant: MERCHANT, user: CUSTOMER });
   await page.locator('#chat').waitFor();
-  await page.locator('#conn[data-state="live"]').waitFor();
   assert.equal(await page.locator('#chat-merchant').textContent(), MERCHANT);
 
   // Shift+Enter adds a line, Enter sends.
@@ -286,10 +281,7 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
   try {
     await zhang.page.setViewportSize({ width: 390, height: 844 });
     await zhang.page.goto(`${daemon.base}/chat.html`);
-    await zhang.page.fill('#merchant', MERCHANT);
-    await zhang.page.fill('#customer', '张三');
-    await zhang.page.click('#login-submit');
-    await zhang.page.locator('#conn[data-state="live"]').waitFor();
+    await loginAs(zhang.page, 'customer', { merchant: MERCHANT, user: '张三' });
     assert.equal(await zhang.page.locator('#chat-name').textContent(), '张三');
     const welcome = zhang.seen.sockets.flatMap((s) => s.received).find((f) => f.op === 'welcome');
     assert.match(welcome.principal, /^anon-[0-9a-f]{24}$/, 'an anonymous identity, not the name');
@@ -305,7 +297,9 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
     await typeAndEnter(zhang, '你好，我的订单呢？');
     const queued = page.locator(`#queue button[data-conv="${zhangConv}"]`);
     await queued.waitFor(); // pushed live, no refresh
-    await queued.locator('.sb-conv-first', { hasText: '你好，我的订单呢？' }).waitFor();
+    await queued.locator('.sb-conv-preview', { hasText: '你好，我的订单呢？' }).waitFor();
+    // Agents see the name the customer gave, not its anonymous id.
+    await queued.locator('.sb-conv-name', { hasText: '张三' }).waitFor();
     await queued.click();
     assert.equal(await page.locator('#resolve').isDisabled(), true);
     await page.click('#take');
