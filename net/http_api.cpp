@@ -124,8 +124,8 @@ void http_api::handle(http_request req, responder reply) {
     return app_message(req, std::move(reply));
   }
   if (path.starts_with("/api/conversations") || path.starts_with("/api/streams/") ||
-      path.starts_with("/admin/merchants/") || path == "/admin/outbox" ||
-      path.starts_with("/admin/outbox/"))
+      path.starts_with("/api/orders/") || path.starts_with("/admin/merchants/") ||
+      path == "/admin/outbox" || path.starts_with("/admin/outbox/"))
     return chat_route(req, parts, std::move(reply));
   if (req.method == "GET" && !path.starts_with("/api/") && !path.starts_with("/admin/"))
     return reply(static_file(path));

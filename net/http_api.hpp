@@ -69,6 +69,8 @@ class http_api {
   void history(const target_parts& parts, const codec::principal& p, const std::string& conv,
                responder reply);
   void list_conversations(const target_parts& parts, const codec::principal& p, responder reply);
+  void order_status(const http_request& req, const codec::principal& p, const std::string& order_id,
+                    responder reply);
   void stream_entries(const target_parts& parts, const codec::principal& p,
                       const std::string& stream, responder reply);
   void enrol_agent(const http_request& req, const codec::principal& p, const std::string& merchant,

@@ -56,7 +56,7 @@ function useToken(token) {
 
 function openDashboard(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
-  const table = new OrdersTable($('#orders'), $('#orders-empty'));
+  const table = new OrdersTable($('#orders'), $('#orders-empty'), { onStep: (order, status) => setStatus(order, status) });
   const socket = new LiveSocket({
     storageKey: `sb.live:${principal}`,
     url: () => (isExpired(readClaims(token)) ? null : wsUrl(token)),
@@ -122,7 +122,25 @@ function closeDashboard({ forget }) {
   setUnread(0);
 }
 
+// Moves an order to its next status (POST /api/orders/{id}/status); the answer updates the row
+// at once, the stream's order_status entry updates every other dashboard.
+async function setStatus(order, status) {
+  const current = session;
+  try {
+    const answer = await requestJson(current.token, 'POST', `/api/orders/${encodeURIComponent(order)}/status`, { status });
+    if (session !== current) return;
+    current.table.applyStatus({ seq: answer.seq, data: { order_id: answer.order_id, status: answer.status } });
+  } catch (err) {
+    if (session !== current) return;
+    if (err?.status === 401) return onState({ state: 'expired' });
+    current.table.stepFailed(order);
+    $('#notice').textContent = t('Could not change the status of order {order}: {why}', { order, why: err?.message ?? err });
+    $('#notice').hidden = false;
+  }
+}
+
 function onPush(push) {
+  if (push.kind === 'order_status') return session.table.applyStatus(push);
   if (push.kind !== 'order') return;
   // A replay of what the history already covered (a first hello replays every unacked entry).
   if (push.seq <= session.top) {

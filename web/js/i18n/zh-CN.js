@@ -152,4 +152,11 @@ export default {
   'dashboard': '商户后台',
   'as user': '用户名',
   'Trying it out on a development server?': '在开发服务器上试用？',
+  'New': '新订单',
+  'Accepted': '已接单',
+  'Done': '已完成',
+  'Accept': '接单',
+  'Mark done': '完成',
+  'Status': '状态',
+  'Could not change the status of order {order}: {why}': '无法更改订单 {order} 的状态：{why}',
 };
