@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
     if (settings.auth.secret.empty()) settings.auth.secret = dev_mode_secret;
     if (settings.auth.service_keys.empty())
       settings.auth.service_keys.push_back({"*", dev_mode_service_key});
+    sb::config::seed_dev_demo(settings);
   }
   if (auto err = sb::config::validate(settings); !err.empty()) return fail(err);
 

@@ -1,5 +1,6 @@
 #include "actors/agent_pool.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <variant>
@@ -167,8 +168,11 @@ std::string state_json(self_ptr self) {
         json::object{{"id", a->id}, {"weight", a->weight}, {"max_concurrent", a->max_concurrent}});
   // Resolved ones too: their agents keep listing them after a restart.
   for (const auto& [id, c] : st.conversations)
-    convs.push_back(json::object{
-        {"id", id}, {"customer", c.customer}, {"status", c.status}, {"agent", c.agent}});
+    convs.push_back(json::object{{"id", id},
+                                 {"customer", c.customer},
+                                 {"status", c.status},
+                                 {"agent", c.agent},
+                                 {"resolved_n", c.resolved_n}});
   for (const auto& conv : st.router->queue()) queue.push_back(json::value(conv));
   return json::serialize(
       json::object{{"agents", agents}, {"conversations", convs}, {"queue", queue}});
@@ -227,12 +231,17 @@ void restore(self_ptr self, const stream_deps& deps) {
   for (const auto& c : o.at("conversations").as_array()) {
     const auto& co = c.as_object();
     std::string id(co.at("id").as_string());
+    // Stored before the cap existed: no resolved_n, so the oldest.
+    const auto* n = co.if_contains("resolved_n");
+    const uint64_t resolved_n = n ? n->to_number<uint64_t>() : 0;
+    st.resolved_count = std::max(st.resolved_count, resolved_n);
     st.conversations[id] = {std::string(co.at("customer").as_string()),
                             std::string(co.at("status").as_string()),
                             std::string(co.at("agent").as_string()),
                             t,
                             0,
-                            wall_ms()};
+                            wall_ms(),
+                            resolved_n};
   }
   // Assignments: each agent alone online while its conversations are routed to it.
   for (auto& [id, c] : st.conversations) {
@@ -248,7 +257,7 @@ void restore(self_ptr self, const stream_deps& deps) {
 std::string route(self_ptr self, const stream_deps& deps, const std::string& conv,
                   const std::string& customer) {
   auto& st = self->state;
-  st.conversations[conv] = {customer, "unassigned", "", now(), 0, wall_ms()};
+  st.conversations[conv] = {customer, "unassigned", "", now(), 0, wall_ms(), 0};
   std::string agent;
   if (auto a = st.router->route(conv, now())) {
     agent = a->agent;
@@ -284,6 +293,17 @@ chat::strategy strategy_for(const config::settings& cfg, const std::string& merc
 }
 
 }  // namespace
+
+void forget_oldest_resolved(std::map<std::string, pool_conversation>& conversations,
+                            const std::string& agent, size_t keep) {
+  std::vector<std::pair<uint64_t, std::string>> resolved;  // (resolved_n, id)
+  for (const auto& [id, c] : conversations)
+    if (c.status == "resolved" && c.agent == agent) resolved.emplace_back(c.resolved_n, id);
+  if (resolved.size() <= keep) return;
+  const auto cut = resolved.begin() + static_cast<std::ptrdiff_t>(resolved.size() - keep);
+  std::nth_element(resolved.begin(), cut, resolved.end());
+  for (auto it = resolved.begin(); it != cut; ++it) conversations.erase(it->second);
+}
 
 caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
                          stream_deps deps, caf::actor registry) {
@@ -334,7 +354,10 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
         if (it == st.conversations.end()) return;
         if (!it->second.agent.empty()) take_away(self, conv, it->second.agent);
         it->second.status = "resolved";
+        it->second.resolved_n = ++st.resolved_count;
+        const std::string agent = it->second.agent;
         apply_all(self, deps, st.router->release(conv, now()));
+        forget_oldest_resolved(st.conversations, agent, resolved_kept_per_agent);
         after_change(self, deps);
       },
       [self, deps](transfer_atom, const std::string& conv, const std::string& from,

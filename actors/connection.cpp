@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/json.hpp>
+
 #include "actors/stream_names.hpp"
 #include "cluster/registry.hpp"
 #include "codec/frames.hpp"
@@ -11,6 +13,7 @@ namespace sb {
 namespace {
 
 using self_ptr = caf::stateful_actor<connection_state>*;
+namespace json = boost::json;
 constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto resubscribe_delay = std::chrono::milliseconds(250);
 using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
@@ -190,6 +193,11 @@ void on_ack(self_ptr self, const connection_deps& deps, const codec::client_fram
     st.early_acks[f.stream] = std::max(st.early_acks[f.stream], f.seq);
 }
 
+// The `extra` fields of a sent message: {"name": ...} when the sender gave one, else "" (none).
+std::string display_name_field(const std::string& name) {
+  return name.empty() ? std::string() : json::serialize(json::object{{"name", name}});
+}
+
 // send, resolve, transfer: a request to the conversation; errors come back as error frames.
 void conversation_op(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
   const std::string ref = op_name(f.op);
@@ -199,8 +207,9 @@ void conversation_op(self_ptr self, const connection_deps& deps, const codec::cl
     };
     auto who = chat_who(self);
     if (f.op == codec::client_op::send)
+      // A display name travels as an extra field of the stored message (docs/PROTOCOL.md).
       self->request(conv, request_timeout, chat_send_atom::value, who, f.id, f.text,
-                    std::string("web"))
+                    std::string("web"), display_name_field(f.name))
           .then([self,
                  f](append_result& r) { send_text(self, codec::encode_sent(f.id, f.conv, r.seq)); },
                 on_error);

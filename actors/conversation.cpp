@@ -130,12 +130,17 @@ std::string status_json(self_ptr self, bool created) {
 std::string redact_message(const storage::stored_entry& e) {
   if (e.kind != "message") return {};
   auto o = json::parse(e.data).as_object();
-  auto* text = o.if_contains("text");
-  if (!text || !text->is_string()) return {};
-  auto masked = codec::mask_phones(text->as_string());
-  if (masked == std::string_view(text->as_string())) return {};
-  (*text) = masked;
-  return json::serialize(o);
+  bool changed = false;
+  // The text and the sender's display name (a customer may give a phone number as a name).
+  for (const char* k : {"text", "name"}) {
+    auto* v = o.if_contains(k);
+    if (!v || !v->is_string()) continue;
+    auto masked = codec::mask_phones(v->as_string());
+    if (masked == std::string_view(v->as_string())) continue;
+    (*v) = masked;
+    changed = true;
+  }
+  return changed ? json::serialize(o) : std::string();
 }
 
 // Messages below `cursor` newest first, or above it oldest first when `forward`.
@@ -154,9 +159,13 @@ std::string history_json(self_ptr self, const chat_principal& who, uint64_t curs
       if (e.kind != "message" || out.size() >= limit) continue;
       auto data = json::parse(e.data).as_object();
       json::object m{{"seq", e.seq}, {"id", e.id}, {"ts", e.ts_ms}};
-      for (const char* k : {"from", "role", "text", "channel", "client_id", "type", "media"})
+      for (const char* k :
+           {"from", "name", "role", "text", "channel", "client_id", "type", "media"})
         if (auto* v = data.if_contains(k)) m[k] = *v;
-      if (masked) m["text"] = codec::mask_phones(m["text"].as_string());
+      if (masked)
+        for (const char* k : {"text", "name"})
+          if (auto* v = m.if_contains(k); v && v->is_string())
+            *v = codec::mask_phones(v->as_string());
       out.push_back(std::move(m));
     }
     if (page.size() < limit) break;

@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "actors/durable_stream.hpp"
 
@@ -12,11 +13,16 @@ namespace sb {
 
 struct merchant_state {
   std::unique_ptr<durable_stream> stream;
+  // Order id → status, of orders given one since the actor started (a cache of what the stream
+  // says: order_status::find reads the rest), cleared when it grows past a few thousand.
+  std::unordered_map<std::string, std::string> statuses;
   static inline const char* name = "sb.merchant";
 };
 
-// Messages: (append_atom, append_request) -> append_result (kind forced to "order") and every
-// message of durable_stream::handlers().
+// Messages: (append_atom, append_request) -> append_result (kind "order"; or kind
+// "order_status", data {"order_id","status","by"}: appended only when the order is among the
+// newest order_status::search_window entries and `status` follows its current one, else
+// not_found / invalid_field) and every message of durable_stream::handlers().
 caf::behavior merchant(caf::stateful_actor<merchant_state>* self, std::string merchant_id,
                        stream_deps deps);
 

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "codec/chat_text.hpp"
 #include "codec/utf8.hpp"
 
 namespace sb::codec {
@@ -17,6 +18,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t max_resume_streams = 64;
+constexpr size_t max_name_chars = 64;
 constexpr std::string_view id_rule = "an id (1-128 bytes of [A-Za-z0-9_.:@-])";
 
 constexpr std::array<std::pair<std::string_view, client_op>, 9> ops{{
@@ -88,6 +90,23 @@ class field_reader {
   bool optional_id(std::string_view name, std::string& out) {
     const json::value* v = obj_.if_contains(name);
     return !v || v->is_null() || assign_id(name, *v, out);
+  }
+
+  // A display name: absent or null leaves `out` empty; else 1..max_name_chars code points of
+  // chat text on one line (no control characters at all).
+  bool optional_name(std::string_view name, std::string& out) {
+    const json::value* v = obj_.if_contains(name);
+    if (!v || v->is_null()) return true;
+    constexpr std::string_view rule = "1-64 characters without control characters";
+    if (!v->is_string()) return invalid(name, rule);
+    const std::string_view s = v->get_string();
+    size_t chars = 0;
+    for (const char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    if (chars == 0 || chars > max_name_chars || !check_chat_text(s, s.size()).empty() ||
+        s.find_first_of("\n\t") != std::string_view::npos)
+      return invalid(name, rule);
+    out = s;
+    return true;
   }
 
   bool string(std::string_view name, std::string& out) {
@@ -183,7 +202,8 @@ bool read_fields(client_op op, field_reader& f, client_frame& frame) {
     case client_op::ack:
       return f.string("stream", frame.stream) && f.count("seq", frame.seq);
     case client_op::send:
-      return f.id("conv", frame.conv) && f.id("id", frame.id) && f.string("text", frame.text);
+      return f.id("conv", frame.conv) && f.id("id", frame.id) && f.string("text", frame.text) &&
+             f.optional_name("name", frame.name);
     case client_op::typing:
     case client_op::resolve:
     case client_op::take:

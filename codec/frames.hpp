@@ -27,6 +27,7 @@ struct client_frame {
   std::string conv;    // send, typing, resolve, transfer, take, leave
   std::string id;      // send (client-chosen, idempotent)
   std::string text;    // send
+  std::string name;    // send, optional: the sender's display name (shown to the other side)
   std::string to;      // transfer (agent sub; empty = back to the queue)
   std::string status;  // presence: "online" | "away"
 };
@@ -41,7 +42,8 @@ struct protocol_error {
 };
 
 // Checks in order: size, UTF-8, syntax, depth, top-level object, op, the op's fields (first
-// bad one reported). Optional fields (hello.resume, transfer.to) may be absent or null;
+// bad one reported). Optional fields (hello.resume, transfer.to, send.name) may be absent or
+// null; send.name is 1..64 characters of valid UTF-8 without control characters;
 // unknown fields are ignored; hello.resume holds at most 64 streams.
 std::variant<client_frame, protocol_error> parse_client_frame(std::string_view text,
                                                               const json_limits& limits);

@@ -351,6 +351,10 @@ settings defaults() {
   return settings{};
 }
 
+void seed_dev_demo(settings& s) {
+  if (s.node.dev_mode && s.chat.agents.empty()) s.chat.agents.push_back({"demo", "a1", 1, 5});
+}
+
 std::string set_key(settings& s, const std::string& key, const std::string& value) {
   if (key.starts_with("channel.")) return set_channel_key(s, key, value);
   auto it = setters().find(key);

@@ -132,6 +132,10 @@ struct settings {
 // The embedded default configuration (dev mode, one node on 127.0.0.1:8080, data in ./data).
 settings defaults();
 
+// Dev mode without configured agents: enrols the demo merchant's agent (demo:a1, weight 1,
+// max_concurrent 5), so a fresh `tools/dev.sh run` has someone to log in as. Else unchanged.
+void seed_dev_demo(settings& s);
+
 // Applies `key = value` lines ([section] headers prefix keys: "[node]\nid = a" sets node.id).
 // Returns an empty string on success, else one line naming the file, line and problem.
 std::string load_file(const std::string& path, settings& s);

@@ -59,6 +59,8 @@ void http_api::chat_route(const http_request& req, const target_parts& parts, re
       return reply(json_error(404, "not_found", "no such conversation"));
     if (m == "POST") return post_message(req, p, seg[2], std::move(reply));
     if (m == "GET") return history(parts, p, seg[2], std::move(reply));
+  } else if (seg.size() == 4 && seg[0] == "api" && seg[1] == "orders" && seg[3] == "status") {
+    if (m == "POST") return order_status(req, p, seg[2], std::move(reply));
   } else if (seg.size() == 4 && seg[0] == "api" && seg[1] == "streams" && seg[3] == "entries") {
     if (m == "GET") return stream_entries(parts, p, seg[2], std::move(reply));
   } else if (seg.size() == 5 && seg[0] == "admin" && seg[3] == "agents") {

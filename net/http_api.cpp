@@ -109,6 +109,10 @@ void http_api::handle(http_request req, responder reply) {
     if (req.method != "POST") return reply(json_error(405, "method_not_allowed", "use POST"));
     return dev_token(req, std::move(reply));
   }
+  if (path == "/api/dev/demo" && cfg_.node.dev_mode) {
+    if (req.method != "GET") return reply(json_error(405, "method_not_allowed", "use GET"));
+    return reply(dev_demo());
+  }
   if (path.starts_with("/wechat/")) {
     auto merchant = path.substr(std::string_view("/wechat/").size());
     if (req.method != "GET" && req.method != "POST")
@@ -120,8 +124,8 @@ void http_api::handle(http_request req, responder reply) {
     return app_message(req, std::move(reply));
   }
   if (path.starts_with("/api/conversations") || path.starts_with("/api/streams/") ||
-      path.starts_with("/admin/merchants/") || path == "/admin/outbox" ||
-      path.starts_with("/admin/outbox/"))
+      path.starts_with("/api/orders/") || path.starts_with("/admin/merchants/") ||
+      path == "/admin/outbox" || path.starts_with("/admin/outbox/"))
     return chat_route(req, parts, std::move(reply));
   if (req.method == "GET" && !path.starts_with("/api/") && !path.starts_with("/admin/"))
     return reply(static_file(path));
@@ -249,6 +253,16 @@ void http_api::dev_token(const http_request& req, responder reply) {
                             "service or admin)"));
   reply(
       json_ok(200, "{\"token\":" + codec::json_quote(codec::jwt_sign(p, cfg_.auth.secret)) + "}"));
+}
+
+// Who to log in as on a dev node (the index page says so): the first configured agent, which
+// is the seeded demo:a1 unless chat.agents names others (config::seed_dev_demo).
+http_response http_api::dev_demo() const {
+  if (cfg_.chat.agents.empty())
+    return json_error(404, "not_found", "no agents configured on this dev node");
+  const auto& a = cfg_.chat.agents.front();
+  return json_ok(200, boost::json::serialize(boost::json::object{
+                          {"merchant", a.merchant}, {"agent", a.id}, {"user", "owner"}}));
 }
 
 http_response http_api::static_file(const std::string& path) const {

@@ -60,6 +60,7 @@ class http_api {
   void post_order(const http_request& req, responder reply);
   void poll(const http_request& req, responder reply);
   void dev_token(const http_request& req, responder reply);
+  http_response dev_demo() const;
   // /api/conversations… and /admin/merchants/… (net/chat_routes.cpp).
   void chat_route(const http_request& req, const target_parts& parts, responder reply);
   void open_conversation(const http_request& req, const codec::principal& p, responder reply);
@@ -68,6 +69,8 @@ class http_api {
   void history(const target_parts& parts, const codec::principal& p, const std::string& conv,
                responder reply);
   void list_conversations(const target_parts& parts, const codec::principal& p, responder reply);
+  void order_status(const http_request& req, const codec::principal& p, const std::string& order_id,
+                    responder reply);
   void stream_entries(const target_parts& parts, const codec::principal& p,
                       const std::string& stream, responder reply);
   void enrol_agent(const http_request& req, const codec::principal& p, const std::string& merchant,

@@ -7,33 +7,33 @@
 // whole file stays well under 60 s.
 // Run: cd tests/browser && npm ci && node --test   (SWITCHBOARD_BIN overrides the binary)
 
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  WAIT, assertRunning, devToken, freshDataDir, launchBrowser, postJson, removeDir, startDaemon,
-  stopDaemon, waitFor, watchPage,
+  WAIT, devToken, openPage, postJson, useDaemonAndBrowser, waitFor,
 } from './lib/harness.mjs';
+import { loginAs } from './lib/login.mjs';
 
 const MERCHANT = 'm1';
 const AGENT = 'bob';
 const CUSTOMER = 'carol';
 const XSS = '<img src=x onerror=alert(1)>';
 
-let dataDir;
-let daemon;
-let browser;
 let agent; // {context, page, seen, requestsForX, timeZone}
 let customer;
 let conv; // carol's conversation id, as the widget opened it
+const fx = useDaemonAndBrowser({
+  setup: async () => {
+    agent = await newPerson('Asia/Shanghai');
+    customer = await newPerson('America/New_York');
+  },
+});
 
 async function newPerson(timeZone) {
-  const context = await browser.newContext({ locale: 'en-US', timezoneId: timeZone });
-  context.setDefaultTimeout(WAIT);
-  const page = await context.newPage();
-  const seen = watchPage(page);
+  const person = await openPage(fx.browser, { timezoneId: timeZone });
   const requestsForX = [];
-  page.on('request', (r) => new URL(r.url()).pathname === '/x' && requestsForX.push(r.url()));
-  return { context, page, seen, requestsForX, timeZone };
+  person.page.on('request', (r) => new URL(r.url()).pathname === '/x' && requestsForX.push(r.url()));
+  return { ...person, requestsForX, timeZone };
 }
 
 // The list item of the message whose text is exactly `text` on `side` (own | other), once shown.
@@ -80,31 +80,12 @@ async function typeAndEnter(person, text) {
   await person.page.press('#text', 'Enter');
 }
 
-before(async () => {
-  dataDir = freshDataDir();
-  daemon = await startDaemon({ dataDir });
-  browser = await launchBrowser();
-  agent = await newPerson('Asia/Shanghai');
-  customer = await newPerson('America/New_York');
-}, { timeout: 30_000 });
-
-beforeEach(() => assertRunning(daemon));
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await stopDaemon(daemon);
-  removeDir(dataDir);
-}, { timeout: 15_000 });
-
 test('the agent logs in to the console and goes online', { timeout: 15_000 }, async () => {
   const { page } = agent;
-  await page.goto(`${daemon.base}/`);
+  await page.goto(`${fx.daemon.base}/`);
   await page.getByRole('link', { name: /Agent console/ }).click();
   await page.waitForURL('**/console.html');
-  await page.fill('#merchant', MERCHANT);
-  await page.fill('#agent', AGENT);
-  await page.click('#login-submit');
-  await page.locator('#conn[data-state="live"]').waitFor();
+  await loginAs(page, 'agent', { merchant: MERCHANT, user: AGENT });
   assert.equal(await page.locator('#presence').isChecked(), true);
   await waitFor(() => sentFrames(agent, 'presence').some((f) => f.status === 'online'), WAIT,
     'a presence online frame');
@@ -114,12 +95,9 @@ test('the agent logs in to the console and goes online', { timeout: 15_000 }, as
 test('a customer message reaches the agent; the reply reaches the customer', { timeout: 25_000 }, async () => {
   const { page } = customer;
   // The site names its customer (?customer=): that is the identity; the name is only shown.
-  await page.goto(`${daemon.base}/chat.html?customer=${CUSTOMER}`);
-  await page.fill('#merchant', MERCHANT);
-  await page.fill('#customer', CUSTOMER);
-  await page.click('#login-submit');
+  await page.goto(`${fx.daemon.base}/chat.html?customer=${CUSTOMER}`);
+  await loginAs(page, 'customer', { merchant: MERCHANT, user: CUSTOMER });
   await page.locator('#chat').waitFor();
-  await page.locator('#conn[data-state="live"]').waitFor();
   assert.equal(await page.locator('#chat-merchant').textContent(), MERCHANT);
 
   // Shift+Enter adds a line, Enter sends.
@@ -207,14 +185,14 @@ test('older history loads on scroll-up; unread counts per conversation', { timeo
   // Away: a new conversation waits in the queue, readable but not the agent's.
   await page.click('#presence');
   await waitFor(() => sentFrames(agent, 'presence').some((f) => f.status === 'away'), WAIT, 'presence away');
-  const dave = await devToken(daemon, 'dave', 'customer', MERCHANT);
+  const dave = await devToken(fx.daemon, 'dave', 'customer', MERCHANT);
   const auth = { Authorization: `Bearer ${dave}` };
-  const opened = await postJson(daemon, '/api/conversations', { merchant: MERCHANT }, auth);
+  const opened = await postJson(fx.daemon, '/api/conversations', { merchant: MERCHANT }, auth);
   assert.ok([200, 201].includes(opened.status), `POST /api/conversations: ${JSON.stringify(opened)}`);
   assert.equal(opened.body.status, 'unassigned', 'queued while the only agent is away');
   const daveConv = opened.body.id;
   const post = async (i) => {
-    const r = await postJson(daemon, `/api/conversations/${daveConv}/messages`,
+    const r = await postJson(fx.daemon, `/api/conversations/${daveConv}/messages`,
       { id: `dave-${i}`, text: `dave ${i}` }, auth);
     assert.equal(r.status, 201, `POST message ${i}: ${JSON.stringify(r)}`);
   };
@@ -273,10 +251,10 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
   await page.click('#presence'); // away: nothing is routed to the agent
   await waitFor(() => sentFrames(agent, 'presence').at(-1)?.status === 'away', WAIT, 'presence away');
   // ...and the pool has it (else the new conversation could still be routed to the agent).
-  const admin = await devToken(daemon, 'root', 'admin', '*');
+  const admin = await devToken(fx.daemon, 'root', 'admin', '*');
   for (let i = 0, away = false; !away; i++) {
     assert.ok(i < 100, 'the pool sees the agent away');
-    const pool = await (await fetch(`${daemon.base}/admin/actors/pool/${MERCHANT}`, {
+    const pool = await (await fetch(`${fx.daemon.base}/admin/actors/pool/${MERCHANT}`, {
       headers: { Authorization: `Bearer ${admin}` },
     })).json();
     away = pool.agents?.some((a) => a.id === AGENT && a.presence === 'away');
@@ -285,18 +263,15 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
   const zhang = await newPerson('Asia/Shanghai');
   try {
     await zhang.page.setViewportSize({ width: 390, height: 844 });
-    await zhang.page.goto(`${daemon.base}/chat.html`);
-    await zhang.page.fill('#merchant', MERCHANT);
-    await zhang.page.fill('#customer', '张三');
-    await zhang.page.click('#login-submit');
-    await zhang.page.locator('#conn[data-state="live"]').waitFor();
+    await zhang.page.goto(`${fx.daemon.base}/chat.html`);
+    await loginAs(zhang.page, 'customer', { merchant: MERCHANT, user: '张三' });
     assert.equal(await zhang.page.locator('#chat-name').textContent(), '张三');
     const welcome = zhang.seen.sockets.flatMap((s) => s.received).find((f) => f.op === 'welcome');
     assert.match(welcome.principal, /^anon-[0-9a-f]{24}$/, 'an anonymous identity, not the name');
     const zhangConv = welcome.streams.find((s) => s.startsWith('conv:')).slice(5);
     // Nothing is opened before the first message: the merchant sees no such conversation.
-    const boss = await devToken(daemon, 'boss', 'merchant', MERCHANT);
-    const listed = await fetch(`${daemon.base}/api/conversations`, { headers: { Authorization: `Bearer ${boss}` } });
+    const boss = await devToken(fx.daemon, 'boss', 'merchant', MERCHANT);
+    const listed = await fetch(`${fx.daemon.base}/api/conversations`, { headers: { Authorization: `Bearer ${boss}` } });
     assert.ok(!(await listed.json()).conversations.some((c) => c.id === zhangConv), 'no empty conversation');
     // Full-screen on a phone.
     const box = await zhang.page.locator('#chat').boundingBox();
@@ -305,7 +280,9 @@ test('a queued customer (Unicode name) shows live in the console and is taken', 
     await typeAndEnter(zhang, '你好，我的订单呢？');
     const queued = page.locator(`#queue button[data-conv="${zhangConv}"]`);
     await queued.waitFor(); // pushed live, no refresh
-    await queued.locator('.sb-conv-first', { hasText: '你好，我的订单呢？' }).waitFor();
+    await queued.locator('.sb-conv-preview', { hasText: '你好，我的订单呢？' }).waitFor();
+    // Agents see the name the customer gave, not its anonymous id.
+    await queued.locator('.sb-conv-name', { hasText: '张三' }).waitFor();
     await queued.click();
     assert.equal(await page.locator('#resolve').isDisabled(), true);
     await page.click('#take');

@@ -9,6 +9,7 @@ import {
   WAIT, b64url, freshDataDir, launchBrowser, postJson, removeDir, startDaemon, stopDaemon, waitFor,
   watchPage,
 } from './lib/harness.mjs';
+import { loginAs } from './lib/login.mjs';
 
 const MERCHANT = 'm1';
 const STREAM = `orders:${MERCHANT}`;
@@ -66,10 +67,7 @@ test('log in and see a posted order appear live', { timeout: 20_000 }, async () 
   await page.getByRole('link', { name: /Merchant dashboard/ }).click();
   await page.waitForURL('**/dashboard.html');
 
-  await page.fill('#merchant', MERCHANT);
-  await page.fill('#user', 'alice');
-  await page.click('#login-submit');
-  await page.locator('#conn[data-state="live"]').waitFor();
+  await loginAs(page, 'merchant', { merchant: MERCHANT, user: 'alice' });
   assert.equal(await page.locator('#conn-text').textContent(), 'Live');
   await waitFor(() => sockets.at(-1)?.sent.length > 0);
   assert.equal(sockets.at(-1).sent[0].op, 'hello');
@@ -189,11 +187,8 @@ test('a fresh browser of the same merchant reads the history, nothing spuriously
     try {
       const other = await fresh.newPage();
       await other.goto(`${daemon.base}/dashboard.html`);
-      await other.fill('#merchant', MERCHANT);
-      await other.fill('#user', user);
-      await other.click('#login-submit');
+      await loginAs(other, 'merchant', { merchant: MERCHANT, user });
       await row(rich.id, other).waitFor();
-      await other.locator('#conn[data-state="live"]').waitFor();
       await other.waitForTimeout(300); // the replay of unacked entries has arrived
       assert.equal(await other.locator('#orders tr.order-row').count(), shown, `${user} sees the backlog`);
       assert.equal(await other.locator('#orders tr.is-unread, #orders tr.is-new').count(), 0,
@@ -241,9 +236,7 @@ test('a failed token request says why', { timeout: 20_000 }, async () => {
     await other.route('**/api/dev/token', (route) =>
       route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not_found"}' }));
     await other.goto(`${daemon.base}/dashboard.html`);
-    await other.fill('#merchant', MERCHANT);
-    await other.fill('#user', 'bob');
-    await other.click('#login-submit');
+    await loginAs(other, 'merchant', { merchant: MERCHANT, user: 'bob', live: false });
     await other.locator('#login-message', { hasText: /not in dev mode/ }).waitFor();
   } finally {
     await other.close();

@@ -4,37 +4,16 @@
 // zh-CN browser, with a switch to English.
 // Run: cd tests/browser && npm ci && node --test widget.test.mjs
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import {
-  WAIT, devToken, freshDataDir, launchBrowser, removeDir, startDaemon, stopDaemon, watchPage,
-} from './lib/harness.mjs';
+import { devToken, openPage, useDaemonAndBrowser } from './lib/harness.mjs';
+import { loginAs } from './lib/login.mjs';
 
 const MERCHANT = 'shop7'; // no agent of this merchant ever logs in before the offline test
 
-let dataDir;
-let daemon;
-let browser;
-
-before(async () => {
-  dataDir = freshDataDir();
-  daemon = await startDaemon({ dataDir });
-  browser = await launchBrowser();
-}, { timeout: 30_000 });
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await stopDaemon(daemon);
-  removeDir(dataDir);
-}, { timeout: 15_000 });
-
-async function person(options = {}) {
-  const context = await browser.newContext({ locale: 'en-US', ...options });
-  context.setDefaultTimeout(WAIT);
-  const page = await context.newPage();
-  return { context, page, seen: watchPage(page) };
-}
+const fx = useDaemonAndBrowser();
+const person = (options) => openPage(fx.browser, options);
 
 test('the embed snippet on a plain HTML page opens the widget; nobody online → leave a message', { timeout: 30_000 }, async () => {
   const { context, page, seen } = await person({ viewport: { width: 1280, height: 800 } });
@@ -43,7 +22,7 @@ test('the embed snippet on a plain HTML page opens the widget; nobody online →
     // A merchant's own site: a plain HTML page from another server (another origin), with the
     // documented one-tag snippet.
     const html = `<!doctype html><html><head><title>Tea shop</title></head><body><h1>Tea shop</h1>
-<script src="${daemon.base}/js/embed.js" data-merchant="${MERCHANT}" async></script></body></html>`;
+<script src="${fx.daemon.base}/js/embed.js" data-merchant="${MERCHANT}" async></script></body></html>`;
     shop = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
     await new Promise((resolve) => shop.listen(0, '127.0.0.1', resolve));
     await page.goto(`http://127.0.0.1:${shop.address().port}/`);
@@ -55,9 +34,7 @@ test('the embed snippet on a plain HTML page opens the widget; nobody online →
       if (!merchant) await page.waitForTimeout(100);
     }
     assert.equal(merchant, MERCHANT, 'the merchant comes from the tag');
-    await frame.locator('#customer').fill('Li Wei');
-    await frame.locator('#login-submit').click();
-    await frame.locator('#conn[data-state="live"]').waitFor({ state: 'attached' }); // navbar hidden when embedded
+    await loginAs(frame, 'customer', { user: 'Li Wei' }); // the merchant comes from the tag
     assert.equal(await frame.locator('#chat-name').textContent(), 'Li Wei');
 
     // No agent online: the first message opens the conversation and the customer is told the truth.
@@ -71,8 +48,8 @@ test('the embed snippet on a plain HTML page opens the widget; nobody online →
     // The message is kept: an agent coming online later finds the conversation and reads it.
     const welcome = seen.sockets.flatMap((s) => s.received).find((f) => f.op === 'welcome');
     const conv = welcome.streams.find((s) => s.startsWith('conv:')).slice(5);
-    const agent = await devToken(daemon, 'a1', 'agent', MERCHANT);
-    const res = await fetch(`${daemon.base}/api/conversations/${conv}/messages`, {
+    const agent = await devToken(fx.daemon, 'a1', 'agent', MERCHANT);
+    const res = await fetch(`${fx.daemon.base}/api/conversations/${conv}/messages`, {
       headers: { Authorization: `Bearer ${agent}` },
     });
     assert.equal(res.status, 200);
@@ -81,10 +58,10 @@ test('the embed snippet on a plain HTML page opens the widget; nobody online →
     // Leave ends the chat for both sides: the conversation is resolved on the server.
     await frame.locator('#logout').click();
     await frame.locator('#login').waitFor();
-    const boss = await devToken(daemon, 'boss', 'merchant', MERCHANT);
+    const boss = await devToken(fx.daemon, 'boss', 'merchant', MERCHANT);
     let status;
     for (let i = 0; i < 50 && status !== 'resolved'; i++) {
-      const list = await fetch(`${daemon.base}/api/conversations`, { headers: { Authorization: `Bearer ${boss}` } });
+      const list = await fetch(`${fx.daemon.base}/api/conversations`, { headers: { Authorization: `Bearer ${boss}` } });
       status = (await list.json()).conversations.find((c) => c.id === conv)?.status;
       if (status !== 'resolved') await page.waitForTimeout(100);
     }
@@ -102,14 +79,14 @@ test('the embed snippet on a plain HTML page opens the widget; nobody online →
 test('a zh-CN browser gets the Chinese UI, with a switch to English', { timeout: 20_000 }, async () => {
   const { context, page } = await person({ locale: 'zh-CN', viewport: { width: 390, height: 844 } });
   try {
-    await page.goto(`${daemon.base}/chat.html`);
+    await page.goto(`${fx.daemon.base}/chat.html`);
     await page.locator('html[lang="zh-CN"]').waitFor();
     assert.equal(await page.locator('#login-title').textContent(), '联系在线客服');
     assert.equal(await page.locator('#login-submit').textContent(), '开始咨询');
     assert.equal(await page.locator('#customer').getAttribute('placeholder'), '例如：张三 或 Li Wei');
-    await page.goto(`${daemon.base}/console.html`);
+    await page.goto(`${fx.daemon.base}/console.html`);
     assert.equal(await page.locator('#login-title').textContent(), '客服工作台');
-    await page.goto(`${daemon.base}/dashboard.html`);
+    await page.goto(`${fx.daemon.base}/dashboard.html`);
     assert.equal(await page.locator('#login-title').textContent(), '商户后台');
 
     await page.selectOption('#sb-lang', 'en');

@@ -2,23 +2,14 @@
 // first of three conversations; the other two wait at positions 1 and 2, pushed to their
 // customers as `queue` events; resolving the first hands the second to the agent and moves the
 // third up to position 1.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sb from './lib/daemon.mjs';
 import * as chat from './lib/chat.mjs';
+import { chatFixture } from './lib/fixture.mjs';
 
-let d;
-const clients = [];
-let admin;
-
-before(async () => {
-  d = await chat.startChat({ routing: { strategy: 'weighted_least_load', offline_grace: '30s' } });
-  admin = await chat.adminToken(d.url);
-});
-after(async () => {
-  for (const c of clients) c.terminate();
-  await d?.close();
-});
+const fx = chatFixture({ admin: ['admin'] });
+const { clients, tok } = fx;
 
 const assertQueueEvent = (f, conv, position) => {
   const got = JSON.stringify(f);
@@ -30,15 +21,15 @@ const assertQueueEvent = (f, conv, position) => {
 };
 
 test('PUT /admin/merchants/{m}/agents/{agent} needs an admin', async () => {
-  const agentTok = await chat.agentToken(d.url, 'solo', 'm1');
-  sb.assertError(await chat.putAgent(d.url, agentTok, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 403, 'forbidden');
-  const merchantTok = await chat.merchantToken(d.url, 'boss', 'm1');
-  sb.assertError(await chat.putAgent(d.url, merchantTok, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 403, 'forbidden');
-  sb.assertError(await chat.putAgent(d.url, null, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 401, 'unauthorized');
+  const agentTok = await chat.agentToken(fx.url, 'solo', 'm1');
+  sb.assertError(await chat.putAgent(fx.url, agentTok, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 403, 'forbidden');
+  const merchantTok = await chat.merchantToken(fx.url, 'boss', 'm1');
+  sb.assertError(await chat.putAgent(fx.url, merchantTok, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 403, 'forbidden');
+  sb.assertError(await chat.putAgent(fx.url, null, 'm1', 'solo', { weight: 1, max_concurrent: 9 }), 401, 'unauthorized');
 });
 
 test('max_concurrent 1: the first conversation is assigned, the next two queue at 1 and 2, and move up on resolve', async () => {
-  const put = await chat.putAgent(d.url, admin, 'm1', 'solo', { weight: 1, max_concurrent: 1 });
+  const put = await chat.putAgent(fx.url, tok.admin, 'm1', 'solo', { weight: 1, max_concurrent: 1 });
   assert.equal(put.status, 200, put.text);
   assert.deepEqual(
     { merchant: put.body.merchant, agent: put.body.agent, weight: put.body.weight, max_concurrent: put.body.max_concurrent },
@@ -46,14 +37,14 @@ test('max_concurrent 1: the first conversation is assigned, the next two queue a
     put.text,
   );
 
-  const agentTok = await chat.agentToken(d.url, 'solo', 'm1');
-  const { ws: agent } = await chat.participant(d.url, agentTok, { registry: clients, autoAck: true });
+  const agentTok = await chat.agentToken(fx.url, 'solo', 'm1');
+  const { ws: agent } = await chat.participant(fx.url, agentTok, { registry: clients, autoAck: true });
 
   const custToks = [];
   const convs = [];
   for (let i = 1; i <= 3; i++) {
-    custToks[i] = await chat.customerToken(d.url, `q-cust-${i}`, 'm1');
-    const c = await chat.mustOpen(d.url, custToks[i], 'm1', { status: 201 });
+    custToks[i] = await chat.customerToken(fx.url, `q-cust-${i}`, 'm1');
+    const c = await chat.mustOpen(fx.url, custToks[i], 'm1', { status: 201 });
     convs[i] = c.id;
     if (i > 1) assert.equal(c.status, 'unassigned', `conversation ${i} is queued; got ${JSON.stringify(c)}`);
   }
@@ -66,15 +57,15 @@ test('max_concurrent 1: the first conversation is assigned, the next two queue a
   );
 
   // The agent sees the queued ones (its pool) and its own.
-  const mine = await chat.conversations(d.url, agentTok, 'in_progress');
+  const mine = await chat.conversations(fx.url, agentTok, 'in_progress');
   assert.deepEqual(mine.map((c) => c.id), [convs[1]], JSON.stringify(mine));
-  const queued = await chat.conversations(d.url, agentTok, 'unassigned');
+  const queued = await chat.conversations(fx.url, agentTok, 'unassigned');
   assert.deepEqual(queued.map((c) => c.id).sort(), [convs[2], convs[3]].sort(), JSON.stringify(queued));
   for (const c of queued) assert.ok(c.status === 'unassigned' && c.agent == null, JSON.stringify(c));
 
   // Waiting customers get their position on hello.
-  const c2 = (await chat.participant(d.url, custToks[2], { registry: clients, autoAck: true })).ws;
-  const c3 = (await chat.participant(d.url, custToks[3], { registry: clients, autoAck: true })).ws;
+  const c2 = (await chat.participant(fx.url, custToks[2], { registry: clients, autoAck: true })).ws;
+  const c3 = (await chat.participant(fx.url, custToks[3], { registry: clients, autoAck: true })).ws;
   assertQueueEvent(await chat.nextEvent(c2, 'queue', convs[2]), convs[2], 1);
   assertQueueEvent(await chat.nextEvent(c3, 'queue', convs[3]), convs[3], 2);
 
@@ -90,8 +81,8 @@ test('max_concurrent 1: the first conversation is assigned, the next two queue a
     `the third still waits; ${c3.describe()}`,
   );
 
-  const now = await chat.conversations(d.url, agentTok, 'in_progress');
+  const now = await chat.conversations(fx.url, agentTok, 'in_progress');
   assert.deepEqual(now.map((c) => c.id), [convs[2]], JSON.stringify(now));
-  const still = await chat.conversations(d.url, agentTok, 'unassigned');
+  const still = await chat.conversations(fx.url, agentTok, 'unassigned');
   assert.deepEqual(still.map((c) => c.id), [convs[3]], JSON.stringify(still));
 });

@@ -1,36 +1,29 @@
 // GET /api/streams/{stream}/entries (who may read which stream, cursor paging, the caller's
 // acked cursor, bad cursors) and the agents' queue: the live `waiting` event, `take` (agents
 // only, within capacity) and resolve without a false error (the agent still lists and acks it).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sb from './lib/daemon.mjs';
 import * as chat from './lib/chat.mjs';
+import { chatFixture } from './lib/fixture.mjs';
 
-let d;
-const clients = [];
-const tok = {};
-
-before(async () => {
-  d = await chat.startChat({ routing: { strategy: 'weighted_least_load', offline_grace: '30s' } });
-  tok.boss = await chat.merchantToken(d.url, 'boss', 'm1');
-  tok.boss2 = await chat.merchantToken(d.url, 'boss2', 'm2');
-  tok.alice = await chat.agentToken(d.url, 'alice', 'm1');
-  tok.dave = await chat.agentToken(d.url, 'dave', 'm2');
-  tok.a = await chat.customerToken(d.url, 'cust-a', 'm1');
-  tok.b = await chat.customerToken(d.url, 'cust-b', 'm1');
-  tok.admin = await chat.adminToken(d.url);
+const fx = chatFixture({
+  boss: ['merchant', 'boss', 'm1'],
+  boss2: ['merchant', 'boss2', 'm2'],
+  alice: ['agent', 'alice', 'm1'],
+  dave: ['agent', 'dave', 'm2'],
+  a: ['customer', 'cust-a', 'm1'],
+  b: ['customer', 'cust-b', 'm1'],
+  admin: ['admin'],
 });
-after(async () => {
-  for (const c of clients) c.terminate();
-  await d?.close();
-});
+const { clients, tok } = fx;
 
 const entries = (token, stream, query = '') =>
-  sb.request(`${d.url}/api/streams/${stream}/entries${query}`, { headers: chat.bearer(token) });
+  sb.request(`${fx.url}/api/streams/${stream}/entries${query}`, { headers: chat.bearer(token) });
 
 test('entries of orders:<m>: newest first, cursor paging, the caller\'s acked seq', async () => {
   for (let i = 1; i <= 5; i++) {
-    const res = await sb.request(`${d.url}/api/orders`, {
+    const res = await sb.request(`${fx.url}/api/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${sb.DEV_SERVICE_KEY}` },
       body: JSON.stringify({ merchant: 'm1', order_id: `E-${i}`, total: i }),
@@ -50,7 +43,7 @@ test('entries of orders:<m>: newest first, cursor paging, the caller\'s acked se
   const forward = await entries(tok.boss, 'orders:m1', '?after=3');
   assert.deepEqual(forward.body.entries.map((e) => e.seq), [4, 5]);
 
-  const { ws } = await chat.participant(d.url, tok.boss, { registry: clients });
+  const { ws } = await chat.participant(fx.url, tok.boss, { registry: clients });
   ws.ack('orders:m1', 3);
   await chat.eventually(async () => (await entries(tok.boss, 'orders:m1', '?limit=1')).body.acked === 3,
     3000, 'acked 3');
@@ -66,21 +59,21 @@ test('entries of orders:<m>: newest first, cursor paging, the caller\'s acked se
 
 test('a queued conversation: pushed live to agents, taken by one, refused to customers', async () => {
   // alice can hold one conversation: cust-a's fills it, cust-b's waits.
-  await sb.request(`${d.url}/admin/merchants/m1/agents/alice`, {
+  await sb.request(`${fx.url}/admin/merchants/m1/agents/alice`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', ...chat.bearer(tok.admin) },
     body: JSON.stringify({ weight: 1, max_concurrent: 1 }),
   });
-  const alice = chat.autoAck((await chat.participant(d.url, tok.alice, { registry: clients })).ws);
-  const convA = (await chat.mustOpen(d.url, tok.a, 'm1', { status: 201 })).id;
+  const alice = chat.autoAck((await chat.participant(fx.url, tok.alice, { registry: clients })).ws);
+  const convA = (await chat.mustOpen(fx.url, tok.a, 'm1', { status: 201 })).id;
   await chat.nextEntry(alice, 'inbox:alice', 'assigned', { conv: convA });
   // bob is away: routing gives him nothing, but he may take.
-  const bob = chat.autoAck((await chat.participant(d.url, await chat.agentToken(d.url, 'bob', 'm1'), { registry: clients })).ws);
+  const bob = chat.autoAck((await chat.participant(fx.url, await chat.agentToken(fx.url, 'bob', 'm1'), { registry: clients })).ws);
   bob.send({ op: 'presence', status: 'away' });
   await sb.sleep(200);
-  const customerB = (await chat.participant(d.url, tok.b, { registry: clients })).ws;
-  const convB = (await chat.mustOpen(d.url, tok.b, 'm1', { status: 201 })).id;
-  assert.equal((await chat.conversations(d.url, tok.boss, 'unassigned')).some((c) => c.id === convB), true, 'queued');
+  const customerB = (await chat.participant(fx.url, tok.b, { registry: clients })).ws;
+  const convB = (await chat.mustOpen(fx.url, tok.b, 'm1', { status: 201 })).id;
+  assert.equal((await chat.conversations(fx.url, tok.boss, 'unassigned')).some((c) => c.id === convB), true, 'queued');
   const waiting = await chat.nextEvent(alice, 'waiting', '', (data) => data.waiting?.some((w) => w.conv === convB));
   const item = waiting.data.waiting.find((w) => w.conv === convB);
   assert.equal(item.customer, 'cust-b');
@@ -88,7 +81,7 @@ test('a queued conversation: pushed live to agents, taken by one, refused to cus
 
   customerB.send({ op: 'take', conv: convB });
   chat.assertErrorFrame(await customerB.next((f) => f.op === 'error' && f.ref === 'take'), 'forbidden', 'take');
-  const dave = (await chat.participant(d.url, tok.dave, { registry: clients })).ws;
+  const dave = (await chat.participant(fx.url, tok.dave, { registry: clients })).ws;
   dave.send({ op: 'take', conv: convB });
   chat.assertErrorFrame(await dave.next((f) => f.op === 'error' && f.ref === 'take'), 'not_found', 'take');
   alice.send({ op: 'take', conv: convB });
@@ -104,9 +97,9 @@ test('a queued conversation: pushed live to agents, taken by one, refused to cus
   await chat.nextEntry(alice, 'inbox:alice', 'unassigned', { conv: convA });
   await sb.sleep(300);
   assert.deepEqual(alice.frames.filter((f) => f.op === 'error' && f.ref !== 'take'), [], 'no error frame');
-  const resolved = await chat.conversations(d.url, tok.alice, 'resolved');
+  const resolved = await chat.conversations(fx.url, tok.alice, 'resolved');
   assert.ok(resolved.some((c) => c.id === convA), JSON.stringify(resolved));
-  assert.equal((await chat.getMessages(d.url, tok.alice, convA)).status, 200, 'its history stays readable');
+  assert.equal((await chat.getMessages(fx.url, tok.alice, convA)).status, 200, 'its history stays readable');
   const conv = await entries(tok.alice, `conv:${convA}`);
   assert.equal(conv.status, 200, conv.text);
   assert.ok(conv.body.entries.some((e) => e.kind === 'status' && e.data.status === 'resolved'), 'status entries are history');

@@ -432,6 +432,42 @@ TEST_F(Merchant, IdempotencyKeyAnswersTheFirstAppendAgain) {
   EXPECT_EQ(metrics_.orders_duplicate.load(), 1u);
 }
 
+// An order's status steps new -> accepted -> done, each step once, as order_status entries on
+// the merchant's stream; a restarted merchant reads where an order is from the stream.
+TEST_F(Merchant, OrderStatusesStepNewAcceptedDoneOnTheStream) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  append(m1, order_data(1));
+  append(m1, R"({"order_id":77})");  // a numeric order id
+  auto step = [&](const std::string& order, const std::string& status) {
+    caf::scoped_actor self{*sys_};
+    std::string out = "no answer";
+    boost::json::object data{{"order_id", order}, {"status", status}, {"by", "boss"}};
+    self->request(m1, 2s, append_atom::value,
+                  append_request{"order_status", boost::json::serialize(data), ""})
+        .receive([&](append_result& r) { out = "seq " + std::to_string(r.seq); },
+                 [&](caf::error& err) { out = error_code(err); });
+    return out;
+  };
+  EXPECT_EQ(step("A-1", "done"), "invalid_field") << "accepted comes first";
+  EXPECT_EQ(step("A-1", "accepted"), "seq 3");
+  EXPECT_EQ(step("A-1", "accepted"), "invalid_field") << "each step once";
+  EXPECT_EQ(step("A-2", "accepted"), "not_found");
+  EXPECT_EQ(step("77", "accepted"), "seq 4");
+
+  stop();
+  start();
+  m1 = spawn_merchant("m1");
+  EXPECT_EQ(step("A-1", "accepted"), "invalid_field") << "read back from the stream";
+  EXPECT_EQ(step("A-1", "done"), "seq 5");
+  EXPECT_EQ(step("A-1", "done"), "invalid_field") << "done is final";
+  auto entries = store_->read_after("orders:m1", 2, 10);
+  ASSERT_EQ(entries.size(), 3u);
+  for (const auto& e : entries) EXPECT_EQ(e.kind, "order_status");
+  EXPECT_EQ(boost::json::parse(entries[2].data),
+            boost::json::parse(R"({"order_id":"A-1","status":"done","by":"boss"})"));
+}
+
 TEST_F(Merchant, IdempotencyKeyRepeatedBeforeTheFirstIsDurable) {
   start();
   auto m1 = spawn_merchant("m1");

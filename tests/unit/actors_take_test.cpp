@@ -17,7 +17,7 @@
 #include "codec/rate_limiter.hpp"
 #include "config/config.hpp"
 #include "storage/group_commit.hpp"
-#include "tests/unit/storage_test_support.hpp"
+#include "tests/unit/actors_pool_fixture.hpp"
 
 namespace sb {
 namespace {
@@ -42,81 +42,7 @@ class recording_sink : public socket_sink {
   std::vector<std::string> frames_;
 };
 
-class Take : public ::testing::Test {
- protected:
-  Take() { cfg_.storage.sync = false; }
-  ~Take() override {
-    for (auto& a : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    actors_.clear();
-    conn1_.reset();
-    conn2_.reset();
-    client_.reset();
-    registry_.reset();
-    sys_.reset();
-    sys_cfg_.reset();
-    commit_.reset();
-    store_.reset();
-  }
-
-  void SetUp() override {
-    store_ = storage::test::open_store(dir_.path());
-    commit_ = std::make_unique<storage::group_commit>(*store_, cfg_.storage.sync);
-    sys_cfg_ = std::make_unique<caf::actor_system_config>();
-    register_message_types(*sys_cfg_);
-    sys_cfg_->set("scheduler.max-threads", 2);
-    sys_cfg_->set("logger.verbosity", caf::atom("quiet"));
-    sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
-    registry_ = std::make_unique<caf::scoped_actor>(*sys_);
-    client_ = std::make_unique<caf::scoped_actor>(*sys_);
-    conn1_ = std::make_unique<caf::scoped_actor>(*sys_);
-    conn2_ = std::make_unique<caf::scoped_actor>(*sys_);
-  }
-
-  caf::actor pool(const std::string& merchant) {
-    auto p = sys_->spawn(agent_pool, merchant,
-                         stream_deps{store_.get(), commit_.get(), &cfg_, &metrics_},
-                         caf::actor_cast<caf::actor>(*registry_));
-    actors_.push_back(p);
-    return p;
-  }
-
-  template <class... Ts>
-  std::string ask(const caf::actor& to, Ts... xs) {
-    std::string out = "no answer";
-    (*client_)
-        ->request(to, 2s, xs...)
-        .receive([&](std::string& s) { out = s; }, [&](caf::error& err) { out = error_code(err); });
-    return out;
-  }
-
-  void join(const caf::actor& p, const std::string& agent, caf::scoped_actor& conn) {
-    (*client_)
-        ->request(p, 2s, join_atom::value, agent, caf::actor_cast<caf::actor>(conn))
-        .receive([](std::vector<std::string>&) {},
-                 [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
-  }
-
-  // The last waiting-list event the connection received within `wait`, or "".
-  std::string last_waiting(caf::scoped_actor& conn, std::chrono::milliseconds wait = 300ms) {
-    std::string last;
-    bool more = true;
-    while (more)
-      conn->receive([&](frame_batch& b) { last = *b.frames.back(); },
-                    [](follow_atom, const std::string&) {},
-                    caf::after(wait) >> [&] { more = false; });
-    return last;
-  }
-
-  storage::test::temp_dir dir_;
-  config::settings cfg_ = config::defaults();
-  codec::metrics metrics_;
-  std::unique_ptr<storage::stream_store> store_;
-  std::unique_ptr<storage::group_commit> commit_;
-  std::unique_ptr<caf::actor_system_config> sys_cfg_;
-  std::unique_ptr<caf::actor_system> sys_;
-  std::unique_ptr<caf::scoped_actor> registry_, client_, conn1_, conn2_;
-  std::vector<caf::actor> actors_;
-};
+class Take : public test::pool_fixture {};
 
 TEST_F(Take, AnAgentWithCapacityTakesAQueuedConversationAndAgentsSeeTheQueueLive) {
   auto m1 = pool("m1");

@@ -138,6 +138,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "text"},
         bad_frame{"send_text_object", R"({"op":"send","conv":"c","id":"i","text":{}})",
                   "invalid_field", "send", "text"},
+        bad_frame{"send_name_empty", R"({"op":"send","conv":"c","id":"i","text":"t","name":""})",
+                  "invalid_field", "send", "name"},
+        bad_frame{"send_name_newline",
+                  R"({"op":"send","conv":"c","id":"i","text":"t","name":"a\nb"})", "invalid_field",
+                  "send", "name"},
+        bad_frame{"send_name_number", R"({"op":"send","conv":"c","id":"i","text":"t","name":7})",
+                  "invalid_field", "send", "name"},
+        bad_frame{"send_name_65_chars",
+                  R"({"op":"send","conv":"c","id":"i","text":"t","name":")" + std::string(65, 'x') +
+                      "\"}",
+                  "invalid_field", "send", "name"},
         // typing, resolve, transfer
         bad_frame{"typing_no_conv", R"({"op":"typing"})", "missing_field", "typing", "conv"},
         bad_frame{"typing_conv_null", R"({"op":"typing","conv":null})", "invalid_field", "typing",
@@ -197,6 +208,18 @@ TEST(ClientFrame, SendKeepsTextAndIgnoresExtraFields) {
   EXPECT_EQ(f.conv, "c-1");
   EXPECT_EQ(f.id, "msg.1@x");
   EXPECT_EQ(f.text, "caf\xC3\xA9 \"hi\"\n\xE4\xB8\xAD");
+}
+
+TEST(ClientFrame, SendTakesAnOptionalDisplayNameOfUpTo64Characters) {
+  EXPECT_EQ(parse_ok(R"({"op":"send","conv":"c","id":"i","text":"t"})").name, "");
+  EXPECT_EQ(parse_ok(R"({"op":"send","conv":"c","id":"i","text":"t","name":null})").name, "");
+  EXPECT_EQ(parse_ok(R"({"op":"send","conv":"c","id":"i","text":"t","name":"张三 Li"})").name,
+            "\xE5\xBC\xA0\xE4\xB8\x89 Li");
+  std::string chars64;
+  for (int i = 0; i < 64; ++i) chars64 += "\xE4\xB8\xAD";  // 中: 3 bytes, one character
+  EXPECT_EQ(
+      parse_ok(R"({"op":"send","conv":"c","id":"i","text":"t","name":")" + chars64 + "\"}").name,
+      chars64);
 }
 
 TEST(ClientFrame, TypingAndResolve) {

@@ -162,6 +162,26 @@ TEST_F(ConfigFile, MalformedLinesAreErrors) {
   EXPECT_NE(err.find("missing.conf"), std::string::npos) << err;
 }
 
+TEST(ConfigDefaults, DevModeWithoutAgentsSeedsTheDemoAgentOnly) {
+  auto dev = defaults();
+  seed_dev_demo(dev);
+  ASSERT_EQ(dev.chat.agents.size(), 1u);
+  EXPECT_EQ(dev.chat.agents[0].merchant, "demo");
+  EXPECT_EQ(dev.chat.agents[0].id, "a1");
+  EXPECT_EQ(validate(dev), "");
+
+  auto configured = defaults();
+  ASSERT_EQ(set_key(configured, "chat.agents", "m1:alice:2:9"), "");
+  seed_dev_demo(configured);
+  ASSERT_EQ(configured.chat.agents.size(), 1u);
+  EXPECT_EQ(configured.chat.agents[0].id, "alice");
+
+  auto production = defaults();
+  production.node.dev_mode = false;
+  seed_dev_demo(production);
+  EXPECT_TRUE(production.chat.agents.empty());
+}
+
 TEST(ConfigValues, SizesDurationsAndBoolsParse) {
   auto s = defaults();
   ASSERT_EQ(set_key(s, "limits.max_body", "1048576"), "");

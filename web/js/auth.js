@@ -1,6 +1,8 @@
 // Token handling for the pages: the session's JWT in sessionStorage, reading its claims, and
 // minting tokens with the dev-mode endpoint POST /api/dev/token (docs/PROTOCOL.md).
 
+import { t } from './i18n.js';
+
 const TOKEN_KEY = 'sb.token';
 
 // Ids (merchants, users, orders) are 1–128 bytes of [A-Za-z0-9_.:@-].
@@ -74,16 +76,16 @@ export async function mintDevToken(sub, role, mid) {
       body: JSON.stringify({ sub, role, mid }),
     });
   } catch {
-    throw new RequestError('Cannot reach the server to get a token. Check that it is running.');
+    throw new RequestError(t('Cannot reach the server to get a token. Check that it is running.'));
   }
   if (response.status === 404)
     throw new RequestError(
-      'This server does not mint tokens (it is not in dev mode). Paste a token issued for you instead.',
+      t('This server does not mint tokens (it is not in dev mode). Paste a token issued for you instead.'),
       404);
   if (!response.ok)
-    throw new RequestError(`Could not get a token: ${await errorText(response)}`, response.status);
+    throw new RequestError(t('Could not get a token: {why}', { why: await errorText(response) }), response.status);
   const body = await response.json().catch(() => null);
   if (!body || typeof body.token !== 'string' || !body.token)
-    throw new RequestError('The server answered without a token.', response.status);
+    throw new RequestError(t('The server answered without a token.'), response.status);
   return body.token;
 }

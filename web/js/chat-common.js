@@ -7,7 +7,8 @@
 
 import { el } from './dom.js';
 import { RequestError } from './auth.js';
-import { formatCompact, formatTime, isoTime } from './format.js';
+import { dayLabel, formatCompact, formatTime, isoTime, localDay } from './format.js';
+import { lang, t } from './i18n.js';
 
 // chat.max_text's default. The page counts against it, but the server decides: a longer limit
 // or a stricter one shows up as its error frame.
@@ -43,7 +44,7 @@ const ERROR_TEXT = {
 };
 
 export function errorMessage(code, fallback = '') {
-  return ERROR_TEXT[code] ?? (fallback || code || 'Something went wrong.');
+  return ERROR_TEXT[code] ? t(ERROR_TEXT[code]) : (fallback || code || t('Something went wrong.'));
 }
 
 // A JSON request with the session's token. Resolves to the parsed body; throws RequestError
@@ -58,7 +59,7 @@ export async function requestJson(token, method, path, body) {
   try {
     response = await fetch(path, init);
   } catch {
-    throw new RequestError('Cannot reach the server. Check that it is running.');
+    throw new RequestError(t('Cannot reach the server. Check that it is running.'));
   }
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
@@ -69,7 +70,7 @@ export async function requestJson(token, method, path, body) {
     throw err;
   }
   if (payload === null || typeof payload !== 'object')
-    throw new RequestError(`The server answered ${method} ${path} without a JSON object.`, response.status);
+    throw new RequestError(t('The server answered {request} without a JSON object.', { request: `${method} ${path}` }), response.status);
   return payload;
 }
 
@@ -77,7 +78,7 @@ export async function requestJson(token, method, path, body) {
 export async function fetchMessages(token, conv, query) {
   const path = `/api/conversations/${encodeURIComponent(conv)}/messages?${new URLSearchParams(query)}`;
   const body = await requestJson(token, 'GET', path);
-  if (!Array.isArray(body.messages)) throw new RequestError('The server sent history without messages.');
+  if (!Array.isArray(body.messages)) throw new RequestError(t('The server sent history without messages.'));
   return body.messages;
 }
 
@@ -106,8 +107,8 @@ function setTick(item, state) {
   const [text, title] = TICK[state];
   tick.dataset.state = state;
   tick.textContent = text;
-  tick.title = title;
-  tick.setAttribute('aria-label', title);
+  tick.title = t(title);
+  tick.setAttribute('aria-label', t(title));
 }
 
 // The messages and status changes of one conversation, in an <ol> ordered by seq. Each entry is
@@ -122,6 +123,7 @@ export class MessageList {
   #onRetry;
   #byId = new Map(); // entry id → <li>
   #byClientId = new Map(); // client id of an own message → <li>
+  #atEnd = true; // whether the reader was at the newest message when it last scrolled
 
   // scroller: the element that scrolls (it shows this list while the list is in the document).
   // isOwn(data): whether a message's data is the viewer's own. describeStatus(data): the text of a
@@ -132,6 +134,14 @@ export class MessageList {
     this.#isOwn = isOwn;
     this.#describeStatus = describeStatus;
     this.#onRetry = onRetry;
+    // The scroller shrinks when a phone's keyboard opens (or the window is resized): a reader who
+    // was at the newest message keeps it in view.
+    scroller.addEventListener('scroll', () => {
+      if (this.#attached()) this.#atEnd = this.#nearEnd();
+    }, { passive: true });
+    new ResizeObserver(() => {
+      if (this.#attached() && this.#atEnd) this.scrollToEnd();
+    }).observe(scroller);
   }
 
   get element() {
@@ -169,6 +179,7 @@ export class MessageList {
       const item = this.#renderMessage(entry, true, clientId);
       this.#byClientId.set(clientId, item);
       this.#ol.append(item);
+      this.#markDays();
     }, true);
   }
 
@@ -190,7 +201,7 @@ export class MessageList {
     if (!item || item.dataset.seq) return;
     this.#clearFailure(item);
     setTick(item, 'failed');
-    const retry = el('button', { type: 'button', class: 'btn btn-link btn-sm p-0 sb-retry', text: 'Retry' });
+    const retry = el('button', { type: 'button', class: 'btn btn-link btn-sm p-0 sb-retry', text: t('Retry') });
     retry.addEventListener('click', () => {
       this.#clearFailure(item);
       setTick(item, 'pending');
@@ -201,7 +212,14 @@ export class MessageList {
   }
 
   scrollToEnd() {
-    if (this.#attached()) this.#scroller.scrollTop = this.#scroller.scrollHeight;
+    if (!this.#attached()) return;
+    this.#scroller.scrollTop = this.#scroller.scrollHeight;
+    this.#atEnd = true;
+  }
+
+  #nearEnd() {
+    const s = this.#scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_EDGE_PX;
   }
 
   #attached() {
@@ -210,8 +228,7 @@ export class MessageList {
 
   // Runs `change`; follows the newest message when the reader was at the end (or `stick`).
   #keepingScroll(change, stick) {
-    const s = this.#scroller;
-    const atEnd = this.#attached() && s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_EDGE_PX;
+    const atEnd = this.#attached() && this.#nearEnd();
     const result = change();
     if (stick || atEnd) this.scrollToEnd();
     return result;
@@ -236,6 +253,7 @@ export class MessageList {
     }
     item.dataset.id = entry.id;
     if (Number.isSafeInteger(entry.seq)) item.dataset.seq = String(entry.seq);
+    if (Number.isFinite(entry.ts)) item.dataset.ts = String(entry.ts);
     this.#byId.set(entry.id, item);
     this.#place(item);
     return 'new';
@@ -245,7 +263,10 @@ export class MessageList {
   #confirm(item, entry) {
     item.dataset.id = entry.id;
     this.#byId.set(entry.id, item);
-    if (Number.isFinite(entry.ts)) item.querySelector('time').replaceWith(timeElement(entry.ts));
+    if (Number.isFinite(entry.ts)) {
+      item.querySelector('time').replaceWith(timeElement(entry.ts));
+      item.dataset.ts = String(entry.ts);
+    }
     this.markSent(item.dataset.clientId, entry.seq);
     return 'merged';
   }
@@ -254,9 +275,10 @@ export class MessageList {
     const { data } = entry;
     const dataset = { side: own ? 'own' : 'other', role: String(data.role ?? '') };
     if (clientId) dataset.clientId = clientId;
+    if (Number.isFinite(entry.ts)) dataset.ts = String(entry.ts);
     const item = el('li', { class: 'sb-msg', dataset },
       el('div', { class: 'sb-bubble' },
-        own ? null : el('div', { class: 'sb-msg-from', text: String(data.from ?? '') }),
+        own ? null : el('div', { class: 'sb-msg-from', text: senderName(data) }),
         el('div', { class: 'sb-msg-text', text: typeof data.text === 'string' ? data.text : '' }),
         el('div', { class: 'sb-msg-meta' },
           timeElement(entry.ts),
@@ -278,7 +300,28 @@ export class MessageList {
       after = after.previousElementSibling;
     if (after) after.after(item);
     else this.#ol.prepend(item);
+    this.#markDays();
   }
+
+  // A day separator (li.sb-day, not a message) above the first item of each local day.
+  #markDays() {
+    for (const old of this.#ol.querySelectorAll(':scope > li.sb-day')) old.remove();
+    let day = null;
+    for (const item of [...this.#ol.children]) {
+      const ts = Number(item.dataset.ts);
+      if (!Number.isFinite(ts)) continue;
+      const key = localDay(ts);
+      if (key === day) continue;
+      day = key;
+      item.before(el('li', { class: 'sb-day', role: 'separator', dataset: { day: localDay(ts) } },
+        el('span', { text: dayLabel(ts, lang) })));
+    }
+  }
+}
+
+// Who wrote a message, for people: the display name the sender gave, else its principal id.
+export function senderName(data) {
+  return String(typeof data?.name === 'string' && data.name ? data.name : data?.from ?? '');
 }
 
 // ---- sending ----------------------------------------------------------------------------------
@@ -288,17 +331,20 @@ export class MessageList {
 // name only the op and a connection answers its sends in order.
 export class Outbox {
   #socket;
+  #extra;
   #pending = new Map(); // client id → {conv, text}, oldest first
   #failed = new Map();
 
-  constructor(socket) {
+  // extra: more fields of every send, e.g. {name} (the sender's display name).
+  constructor(socket, extra = {}) {
     this.#socket = socket;
+    this.#extra = extra;
   }
 
   send(conv, id, text) {
     this.#failed.delete(id);
     this.#pending.set(id, { conv, text });
-    this.#socket.send({ op: 'send', conv, id, text }); // false when offline: resent on welcome
+    this.#socket.send({ op: 'send', conv, id, text, ...this.#extra }); // false when offline: resent on welcome
   }
 
   // Sends a failed message again; false when there is no such failed message.
@@ -310,7 +356,7 @@ export class Outbox {
   }
 
   resendAll() {
-    for (const [id, { conv, text }] of this.#pending) this.#socket.send({ op: 'send', conv, id, text });
+    for (const [id, { conv, text }] of this.#pending) this.#socket.send({ op: 'send', conv, id, text, ...this.#extra });
   }
 
   // A `sent` frame arrived.
@@ -450,7 +496,7 @@ export function wireComposer({ form, input, counter, button, onSend, onTyping })
   const update = () => {
     const bytes = utf8Length(input.value);
     const over = bytes > MAX_TEXT_BYTES;
-    counter.textContent = `${bytes} / ${MAX_TEXT_BYTES} bytes`;
+    counter.textContent = t('{bytes} / {max} bytes', { bytes, max: MAX_TEXT_BYTES });
     counter.classList.toggle('is-over', over);
     counter.dataset.over = String(over);
     input.setAttribute('aria-invalid', String(over));
@@ -492,12 +538,12 @@ export function wireComposer({ form, input, counter, button, onSend, onTyping })
 // ---- connection indicator ---------------------------------------------------------------------
 
 const STATE_TEXT = {
-  connecting: () => 'Connecting…',
-  live: () => 'Live',
-  reconnecting: (retryAt) => `Reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))}s`,
-  offline: () => 'Offline — waiting for the network',
-  expired: () => 'Session expired',
-  stopped: () => 'Not connected',
+  connecting: () => t('Connecting…'),
+  live: () => t('Live'),
+  reconnecting: (retryAt) => t('Reconnecting in {s}s', { s: Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) }),
+  offline: () => t('Offline — waiting for the network'),
+  expired: () => t('Session expired'),
+  stopped: () => t('Not connected'),
 };
 
 // Shows a LiveSocket's state in a `.sb-conn` element (data-state, data-retry-at) and its text in

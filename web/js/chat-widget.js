@@ -7,7 +7,7 @@ import { $, markMissingBootstrap } from './dom.js';
 import { ID_PATTERN, RequestError, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
-  fetchMessages, newClientId, onScrollToTop, wireComposer, wsUrl,
+  fetchMessages, newClientId, onScrollToTop, senderName, wireComposer, wsUrl,
 } from './chat-common.js';
 import { devLogin } from './dev-login.js';
 import { LiveSocket } from './live-socket.js';
@@ -52,7 +52,6 @@ const login = devLogin({
   role: 'customer',
   userField: '#customer',
   hide: ['#chat'],
-  invalid: `Shop: 1–128 characters of A–Z a–z 0–9 _ . : @ -; your name: 1–${NAME_MAX} characters`,
   failure: 'Could not start the chat',
   tokenKey: TOKEN_KEY,
   open: openChat,
@@ -81,6 +80,7 @@ function saveConv() {
 async function openChat(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
   const viewKey = `sb.chat:${principal}`;
+  const name = localStorage.getItem(NAME_KEY) ?? '';
   // Nothing is opened here: the first message opens the conversation (no empty chats). Its id
   // comes with the welcome (the customer's stream), or from an earlier visit of this tab.
   const conv = loadConv(viewKey) ?? { id: null, stream: null, status: 'new', agent: null };
@@ -105,7 +105,8 @@ async function openChat(token, claims) {
   });
   session = {
     token, claims, conv, viewKey, socket, list, pager,
-    outbox: new Outbox(socket),
+    // The display name goes with every message: agents see it instead of the anonymous id.
+    outbox: new Outbox(socket, nameValid(name) ? { name } : {}),
     typingSender: new TypingSender(() => socket.send({ op: 'typing', conv: conv.id })),
   };
   saveConv();
@@ -115,7 +116,7 @@ async function openChat(token, claims) {
 
   $('#messages').replaceChildren(list.element);
   $('#chat-merchant').textContent = claims.mid;
-  $('#chat-name').textContent = localStorage.getItem(NAME_KEY) ?? '';
+  $('#chat-name').textContent = name;
   showStatus();
   showNotice('');
   typing.hide();
@@ -169,10 +170,10 @@ function onRequestError(err) {
 }
 
 function describeStatus({ status, agent }) {
-  if (status === 'in_progress') return agent ? `Agent joined: ${agent}` : 'An agent joined';
-  if (status === 'resolved') return 'Conversation resolved';
-  if (status === 'new') return 'Write a message to start';
-  return 'Waiting for an agent';
+  if (status === 'in_progress') return agent ? t('Agent joined: {agent}', { agent }) : t('An agent joined');
+  if (status === 'resolved') return t('Conversation resolved');
+  if (status === 'new') return t('Write a message to start');
+  return t('Waiting for an agent');
 }
 
 function showStatus() {
@@ -180,7 +181,7 @@ function showStatus() {
   const box = $('#chat-status');
   box.dataset.status = status;
   box.textContent = status === 'resolved'
-    ? 'Resolved — write again to reopen the conversation'
+    ? t('Resolved — write again to reopen the conversation')
     : describeStatus({ status, agent });
   if (status !== 'unassigned') $('#queue').hidden = true;
 }
@@ -244,7 +245,8 @@ function onEvent({ kind, data }) {
     queue.dataset.offline = String(nobody);
     queue.hidden = false;
   } else if (kind === 'typing' && data?.role !== 'customer') {
-    typing.show(`${data?.from || 'The agent'} is typing…`);
+    const who = senderName(data);
+    typing.show(who ? t('{name} is typing…', { name: who }) : t('The agent is typing…'));
   }
 }
 
@@ -254,12 +256,12 @@ function onErrorFrame(frame) {
   const failed = session.outbox.fail(frame);
   const text = errorMessage(code, typeof frame.message === 'string' ? frame.message : '');
   if (failed) session.list.markFailed(failed.id, text);
-  showNotice(`${failed ? 'Message not sent: ' : ''}${text} (${code})`, code);
+  showNotice(failed ? t('Message not sent: {why}', { why: `${text} (${code})` }) : `${text} (${code})`, code);
 }
 
 function onSend(text) {
   const { conv, claims, list, outbox } = session;
-  if (!conv.id) return showNotice('Connecting… try again in a moment.');
+  if (!conv.id) return showNotice(t('Connecting… try again in a moment.'));
   const id = newClientId();
   list.addPending(id, text, { from: claims.sub, role: 'customer' });
   outbox.send(conv.id, id, text);

@@ -4,14 +4,16 @@
 // Page wiring only; the chat pieces live in chat-common.js, the lists in console-list.js.
 
 import { $, markMissingBootstrap } from './dom.js';
-import { localize } from './i18n.js';
+import { localize, t } from './i18n.js';
 import { RequestError, ID_PATTERN, isExpired, readClaims } from './auth.js';
 import {
   ConnIndicator, HistoryPager, MessageList, Outbox, TypingIndicator, TypingSender, errorMessage,
-  fetchMessages, newClientId, onScrollToTop, requestJson, wireComposer, wsUrl,
+  fetchMessages, historyEntry, newClientId, onScrollToTop, requestJson, senderName, wireComposer, wsUrl,
 } from './chat-common.js';
 import { devLogin } from './dev-login.js';
-import { UnreadCounts, channelLabel, onConversationClick, renderConversations } from './console-list.js';
+import {
+  UnreadCounts, byLastActivity, channelLabel, customerLabel, onConversationClick, renderConversations,
+} from './console-list.js';
 import { LiveSocket } from './live-socket.js';
 
 const TOKEN_KEY = 'sb.token.console';
@@ -32,7 +34,6 @@ const login = devLogin({
   role: 'agent',
   userField: '#agent',
   hide: ['#console', '#presence-box', '#logout'],
-  invalid: 'Merchant id and agent name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
   failure: 'Log in failed',
   tokenKey: TOKEN_KEY,
   open: openConsole,
@@ -66,7 +67,7 @@ function openConsole(token, claims) {
   socket.addEventListener('push', (e) => onPush(e.detail));
   socket.addEventListener('frame', (e) => onFrame(e.detail));
 
-  $('#who').textContent = `${claims.sub} · merchant ${claims.mid}`;
+  $('#who').textContent = t('{agent} · merchant {merchant}', { agent: claims.sub, merchant: claims.mid });
   $('#presence').checked = sessionStorage.getItem(PRESENCE_KEY) !== 'away';
   showPresence();
   $('#presence-box').hidden = false;
@@ -111,6 +112,9 @@ function convView(id) {
   view = {
     id, list,
     status: null, agent: null, customer: null,
+    name: null, // the customer's display name, from its messages
+    last: null, // the newest message: {seq, ts, text, own}
+    lastSeq: null, // the stream's last seq when `last` was fetched
     pager: new HistoryPager({ list, load: (query) => fetchMessages(token, id, query) }),
     loaded: false,
     scrollTop: null, // where the reader was; null: at the newest message
@@ -126,10 +130,43 @@ function convView(id) {
 const isMine = (view) => view.status === 'in_progress' && view.agent === session.me;
 
 function describeStatus({ status, agent }) {
-  if (status === 'in_progress') return agent ? `Assigned to ${agent}` : 'Assigned';
-  if (status === 'resolved') return 'Resolved';
-  if (status === 'unassigned') return 'Waiting in the queue';
+  if (status === 'in_progress') return agent ? t('Assigned to {agent}', { agent }) : t('Assigned');
+  if (status === 'resolved') return t('Resolved');
+  if (status === 'unassigned') return t('Waiting in the queue');
   return String(status ?? '');
+}
+
+// Learns from a message of `view` (a push or a history message as an entry): the customer's
+// display name, and the conversation's newest message for the list.
+function noteMessage(view, entry) {
+  const data = entry.data && typeof entry.data === 'object' ? entry.data : {};
+  if (data.role === 'customer' && typeof data.name === 'string' && data.name) view.name = data.name;
+  if (!Number.isSafeInteger(entry.seq) || (view.last && view.last.seq >= entry.seq)) return;
+  const own = data.role === 'agent' && data.from === session.me;
+  view.last = { seq: entry.seq, ts: entry.ts, text: typeof data.text === 'string' ? data.text : '', own };
+}
+
+// Fetches the newest messages of a listed conversation whose stream moved since (`lastSeq`: the
+// list's last_seq): its last message and its customer's name, for the list.
+async function loadLast(view, lastSeq) {
+  const current = session;
+  view.lastSeq = lastSeq;
+  try {
+    const messages = await fetchMessages(current.token, view.id, { limit: 20 });
+    if (session !== current) return;
+    const entries = messages.map(historyEntry).sort((a, b) => a.seq - b.seq);
+    for (const entry of entries) noteMessage(view, entry);
+    renderLists();
+    if (view.id === current.selected) showPane();
+  } catch {
+    if (session === current) view.lastSeq = null; // the preview is optional; try again later
+  }
+}
+
+// A list item: the conversation as listed, with what the console learnt of it.
+function listItem(c) {
+  const view = convView(c.id);
+  return { ...c, name: view.name, last: view.last, first: view.first ?? undefined };
 }
 
 // ---- the lists ----------------------------------------------------------------------------------
@@ -158,6 +195,10 @@ async function refresh() {
     const live = new Map(current.queue.map((q) => [q.id, q]));
     current.queue = queue.map((c) => ({ since: live.get(c.id)?.since, first: convView(c.id).first ?? undefined, ...c }));
     current.mine = mine;
+    for (const c of [...queue, ...mine]) {
+      const view = convView(c.id);
+      if (Number.isSafeInteger(c.last_seq) && c.last_seq > 0 && view.lastSeq !== c.last_seq) loadLast(view, c.last_seq);
+    }
     renderLists();
     showPane();
     if (!current.selected && mine.length) select(mine[0].id);
@@ -176,8 +217,9 @@ function renderLists() {
   if (!session) return;
   const { selected, unread } = session;
   const options = { selected, unreadOf: (id) => unread.of(id) };
-  renderConversations($('#mine'), $('#mine-empty'), session.mine, options);
-  renderConversations($('#queue'), $('#queue-empty'), session.queue, options);
+  // Mine: the latest activity first. The queue stays first come, first served.
+  renderConversations($('#mine'), $('#mine-empty'), byLastActivity(session.mine.map(listItem)), options);
+  renderConversations($('#queue'), $('#queue-empty'), session.queue.map(listItem), options);
   const total = unread.total();
   document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
@@ -231,18 +273,18 @@ function showPane() {
   if (!view) return;
   const mine = isMine(view);
   const channel = channelLabel(view.customer);
-  $('#conv-title').textContent = `${view.customer || view.id}${channel ? ` (${channel})` : ''}`;
+  $('#conv-title').textContent = `${customerLabel(view)}${channel ? ` (${channel})` : ''}`;
   const status = $('#conv-status');
   status.dataset.status = view.status ?? '';
   status.textContent = view.status === 'in_progress' && view.agent === session.me
-    ? 'Assigned to you'
-    : view.status === 'elsewhere' ? 'No longer assigned to you' : describeStatus(view);
+    ? t('Assigned to you')
+    : view.status === 'elsewhere' ? t('No longer assigned to you') : describeStatus(view);
   for (const control of ['#transfer-to', '#transfer', '#to-queue', '#resolve']) $(control).disabled = !mine;
   $('#take').hidden = view.status !== 'unassigned';
-  composer.setEnabled(mine, mine ? 'Write a reply'
+  composer.setEnabled(mine, t(mine ? 'Write a reply'
     : view.status === 'resolved' ? 'This conversation is resolved.'
       : view.status === 'unassigned' ? 'Take this conversation to reply.'
-        : 'Only the assigned agent can reply here.');
+        : 'Only the assigned agent can reply here.'));
 }
 
 function showNotice(text) {
@@ -265,7 +307,7 @@ function onRequestError(err, show = showNotice) {
 // Sends resolve or transfer for the selected conversation; says so when there is no connection.
 function sendOp(frame) {
   if (!session.socket.send(frame)) {
-    showConvNotice('Not connected — try again once the console is live.');
+    showConvNotice(t('Not connected — try again once the console is live.'));
     return false;
   }
   const view = convView(frame.conv);
@@ -287,8 +329,8 @@ function afterTakenAway(view) {
 function onTransfer(event) {
   event.preventDefault();
   const to = $('#transfer-to').value.trim();
-  if (!ID_PATTERN.test(to)) return showConvNotice('Name the agent to transfer to (or send it back to the queue).');
-  if (to === session.me) return showConvNotice('This conversation is already yours.');
+  if (!ID_PATTERN.test(to)) return showConvNotice(t('Name the agent to transfer to (or send it back to the queue).'));
+  if (to === session.me) return showConvNotice(t('This conversation is already yours.'));
   if (sendOp({ op: 'transfer', conv: session.selected, to })) $('#transfer-to').value = '';
 }
 
@@ -309,6 +351,11 @@ function onPush(push) {
   const view = convView(push.stream.slice('conv:'.length));
   const added = view.list.add(push);
   const data = push.data && typeof push.data === 'object' ? push.data : {};
+  if (push.kind === 'message') {
+    noteMessage(view, push);
+    renderLists();
+    if (view.id === session.selected) showPane();
+  }
   if (push.kind === 'status') {
     view.status = String(data.status ?? view.status);
     view.agent = typeof data.agent === 'string' ? data.agent : null;
@@ -358,12 +405,18 @@ function onFrame(frame) {
       if (frame.kind === 'waiting') return onWaiting(frame.data?.waiting);
       if (frame.kind === 'typing' && frame.conv === session.selected &&
           !(frame.data?.role === 'agent' && frame.data?.from === session.me))
-        typing.show(`${frame.data?.from || 'The customer'} is typing…`);
+        typing.show(typingText(frame.data, session.convs.get(frame.conv)));
       break;
     case 'error':
       onErrorFrame(frame);
       break;
   }
+}
+
+// "… is typing" for a typing event: the customer by its display name when known.
+function typingText(data, view) {
+  const who = data?.role === 'customer' && view?.name ? view.name : senderName(data);
+  return who ? t('{name} is typing…', { name: who }) : t('The customer is typing…');
 }
 
 // The pool's live waiting list: [{conv, customer, since}], oldest first. Each one's first
@@ -393,6 +446,7 @@ async function loadFirst(view, attempt = 0) {
     }
     if (typeof text !== 'string' || !session) return;
     view.first = text;
+    noteMessage(view, historyEntry(messages[0]));
     const item = session.queue.find((q) => q.id === view.id);
     if (item) item.first = text;
     renderLists();
@@ -408,12 +462,13 @@ function onErrorFrame(frame) {
   const failed = session.outbox.fail(frame);
   if (failed) {
     session.convs.get(failed.conv)?.list.markFailed(failed.id, text);
-    if (failed.conv === session.selected) showConvNotice(`Reply not sent: ${text}`, code);
+    if (failed.conv === session.selected) showConvNotice(t('Reply not sent: {why}', { why: text }), code);
   } else if (['transfer', 'resolve', 'take'].includes(frame.ref)) {
     for (const view of session.convs.values()) if (view.requested?.op === frame.ref) view.requested = null;
-    showConvNotice(`Could not ${frame.ref}: ${text}`, code);
+    showConvNotice(t(`Could not ${frame.ref}: {why}`, { why: text }), code);
   } else {
-    showNotice(`The server reported an error${frame.ref ? ` for ${frame.ref}` : ''}: ${text}`);
+    showNotice(frame.ref ? t('The server reported an error for {op}: {why}', { op: frame.ref, why: text })
+      : t('The server reported an error: {why}', { why: text }));
   }
 }
 
@@ -424,7 +479,7 @@ function presence() {
 }
 
 function showPresence() {
-  $('#presence-label').textContent = presence() === 'online' ? 'Online' : 'Away';
+  $('#presence-label').textContent = t(presence() === 'online' ? 'Online' : 'Away');
   $('#presence-box').dataset.presence = presence();
 }
 

@@ -1,14 +1,25 @@
 // The agent console's conversation lists (console.html): conversations assigned to the agent and
-// those waiting in the queue, each a button with the customer and an unread count, the selected
-// one marked with aria-current. Unread counts survive a reload (sessionStorage).
+// those waiting in the queue, each a button with the customer's display name, the last message
+// (or the first, while queued) with its time and an unread count, the selected one marked with
+// aria-current. Unread counts survive a reload (sessionStorage).
 
 import { el } from './dom.js';
+import { formatCompact, formatTime, isoTime } from './format.js';
+import { t } from './i18n.js';
 
-// Renders `convs` ([{id, status, agent, customer, last_seq}]) as buttons into `box`; `empty` is
-// shown when there are none.
+// Renders `convs` ([{id, status, customer, name?, last?: {ts, text, own}, since?, first?}]) as
+// buttons into `box`; `empty` is shown when there are none.
 export function renderConversations(box, empty, convs, { selected, unreadOf }) {
   box.replaceChildren(...convs.map((conv) => conversationButton(conv, conv.id === selected, unreadOf(conv.id))));
   empty.hidden = convs.length > 0;
+}
+
+// When a conversation last saw activity (ms UTC): its last message, else since it waits, else 0.
+export const lastActivity = (conv) => conv.last?.ts ?? conv.since ?? 0;
+
+// `convs` newest activity first (a stable sort: equal ones keep their order).
+export function byLastActivity(convs) {
+  return [...convs].sort((a, b) => lastActivity(b) - lastActivity(a));
 }
 
 // The channel a customer writes from, by the principal's prefix (docs/PROTOCOL.md, Channels):
@@ -20,28 +31,41 @@ export function channelLabel(customer) {
   return '';
 }
 
+// Who the customer is, for people: the display name it gave, else its principal id.
+export function customerLabel(conv) {
+  if (typeof conv.name === 'string' && conv.name) return conv.name;
+  return typeof conv.customer === 'string' && conv.customer ? conv.customer : conv.id;
+}
+
 function conversationButton(conv, selected, unread) {
-  const name = typeof conv.customer === 'string' && conv.customer ? conv.customer : conv.id;
   const channel = channelLabel(conv.customer);
+  const when = lastActivity(conv) || null;
+  const preview = conv.last
+    ? `${conv.last.own ? `${t('You:')} ` : ''}${conv.last.text}`
+    : typeof conv.first === 'string' ? conv.first : '';
   return el('button', {
     type: 'button',
     class: `list-group-item list-group-item-action sb-conv${selected ? ' active' : ''}`,
-    dataset: { conv: conv.id, status: String(conv.status ?? '') },
+    dataset: { conv: conv.id, status: String(conv.status ?? ''), activity: String(when ?? 0) },
     'aria-current': selected ? 'true' : null,
+    title: typeof conv.customer === 'string' ? conv.customer : null,
   },
-  el('span', { class: 'sb-conv-name', text: name }),
+  el('span', { class: 'sb-conv-name', text: customerLabel(conv) }),
   channel ? el('span', { class: 'badge text-bg-secondary sb-channel', text: channel }) : null,
+  when
+    ? el('time', { class: 'sb-conv-time', datetime: isoTime(when), title: formatTime(when), text: formatCompact(when) })
+    : null,
   el('span', {
     class: 'badge rounded-pill text-bg-danger sb-unread',
     dataset: { count: String(unread) },
-    title: `${unread} unread`,
+    title: t('{n} unread', { n: unread }),
     text: String(unread),
     hidden: unread === 0,
   }),
-  Number.isFinite(conv.since)
-    ? el('small', { class: 'sb-conv-since', title: new Date(conv.since).toLocaleString(), text: `waiting since ${new Date(conv.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` })
-    : el('small', { class: 'sb-conv-id', text: conv.id }),
-  typeof conv.first === 'string' ? el('small', { class: 'sb-conv-first d-block text-truncate', text: conv.first }) : null);
+  preview ? el('small', { class: 'sb-conv-preview text-truncate', text: preview }) : null,
+  Number.isFinite(conv.since) && !conv.last
+    ? el('small', { class: 'sb-conv-since', text: t('waiting since {time}', { time: formatCompact(conv.since) }) })
+    : null);
 }
 
 // Calls onSelect(conversation id) when a conversation button inside `box` is clicked.

@@ -3,7 +3,7 @@
 // token and formatting logic live in their own modules.
 
 import { $, markMissingBootstrap } from './dom.js';
-import { localize } from './i18n.js';
+import { localize, t } from './i18n.js';
 import { isExpired, readClaims, saveToken } from './auth.js';
 import { ConnIndicator, requestJson, wsUrl } from './chat-common.js';
 import { devLogin } from './dev-login.js';
@@ -30,7 +30,6 @@ const login = devLogin({
   role: 'merchant',
   userField: '#user',
   hide: ['#dashboard'],
-  invalid: 'Merchant id and user name: 1–128 characters of A–Z a–z 0–9 _ . : @ -',
   failure: 'Log in failed',
   open: openDashboard,
   anyRole: true, // a token pasted here is checked in onTokenSubmit
@@ -40,10 +39,10 @@ function onTokenSubmit(event) {
   event.preventDefault();
   const token = $('#token').value.trim();
   const claims = readClaims(token);
-  if (!claims) return login.show('That is not a token: a JWT has three parts separated by dots.');
-  if (isExpired(claims)) return login.show('That token has expired.');
+  if (!claims) return login.show(t('That is not a token: a JWT has three parts separated by dots.'));
+  if (isExpired(claims)) return login.show(t('That token has expired.'));
   if (claims.role !== 'merchant' || typeof claims.mid !== 'string')
-    return login.show(`The dashboard needs a merchant token; this one is for role "${claims.role}".`);
+    return login.show(t('The dashboard needs a merchant token; this one is for role "{role}".', { role: claims.role }));
   $('#token').value = '';
   useToken(token);
 }
@@ -57,7 +56,7 @@ function useToken(token) {
 
 function openDashboard(token, claims) {
   const principal = `${claims.mid}/${claims.sub}`;
-  const table = new OrdersTable($('#orders'), $('#orders-empty'));
+  const table = new OrdersTable($('#orders'), $('#orders-empty'), { onStep: (order, status) => setStatus(order, status) });
   const socket = new LiveSocket({
     storageKey: `sb.live:${principal}`,
     url: () => (isExpired(readClaims(token)) ? null : wsUrl(token)),
@@ -67,7 +66,7 @@ function openDashboard(token, claims) {
   socket.addEventListener('push', (e) => onPush(e.detail));
   socket.addEventListener('frame', (e) => onFrame(e.detail));
 
-  $('#who').textContent = `${claims.sub} · merchant ${claims.mid}`;
+  $('#who').textContent = t('{user} · merchant {merchant}', { user: claims.sub, merchant: claims.mid });
   $('#notice').hidden = true;
   $('#login').hidden = true;
   $('#dashboard').hidden = false;
@@ -98,7 +97,7 @@ async function loadPage() {
   } catch (err) {
     if (session !== current) return;
     if (err?.status === 401) return onState({ state: 'expired' });
-    $('#notice').textContent = `Could not load the order history: ${err?.message ?? err}`;
+    $('#notice').textContent = t('Could not load the order history: {why}', { why: err?.message ?? err });
     $('#notice').hidden = false;
   } finally {
     current.loading = false;
@@ -123,7 +122,25 @@ function closeDashboard({ forget }) {
   setUnread(0);
 }
 
+// Moves an order to its next status (POST /api/orders/{id}/status); the answer updates the row
+// at once, the stream's order_status entry updates every other dashboard.
+async function setStatus(order, status) {
+  const current = session;
+  try {
+    const answer = await requestJson(current.token, 'POST', `/api/orders/${encodeURIComponent(order)}/status`, { status });
+    if (session !== current) return;
+    current.table.applyStatus({ seq: answer.seq, data: { order_id: answer.order_id, status: answer.status } });
+  } catch (err) {
+    if (session !== current) return;
+    if (err?.status === 401) return onState({ state: 'expired' });
+    current.table.stepFailed(order);
+    $('#notice').textContent = t('Could not change the status of order {order}: {why}', { order, why: err?.message ?? err });
+    $('#notice').hidden = false;
+  }
+}
+
 function onPush(push) {
+  if (push.kind === 'order_status') return session.table.applyStatus(push);
   if (push.kind !== 'order') return;
   // A replay of what the history already covered (a first hello replays every unacked entry).
   if (push.seq <= session.top) {
@@ -141,10 +158,10 @@ function onFrame(frame) {
   const notice = $('#notice');
   if (frame?.op === 'welcome') {
     notice.hidden = true;
-    $('#conn').title = typeof frame.node === 'string' ? `Connected to ${frame.node}` : '';
+    $('#conn').title = typeof frame.node === 'string' ? t('Connected to {node}', { node: frame.node }) : '';
   } else if (frame?.op === 'error') {
     const { code = 'unknown', message = '' } = frame;
-    notice.textContent = `The server reported an error: ${code} — ${message}`;
+    notice.textContent = t('The server reported an error: {why}', { why: `${code} — ${message}` });
     notice.hidden = false;
   }
 }
@@ -185,7 +202,7 @@ function onSoundToggle(event) {
   if (!event.target.checked) return beeper.disable();
   if (!beeper.enable()) {
     event.target.checked = false;
-    $('#notice').textContent = 'This browser cannot play sounds.';
+    $('#notice').textContent = t('This browser cannot play sounds.');
     $('#notice').hidden = false;
   } else {
     beeper.beep();

@@ -1,6 +1,7 @@
 // The dashboard's "Post a test order" helper, for demos and the browser test. Development
 // servers only: it mints a service token with POST /api/dev/token and posts to /api/orders.
 
+import { t } from './i18n.js';
 import { $ } from './dom.js';
 import { RequestError, ID_PATTERN, errorText, mintDevToken } from './auth.js';
 
@@ -38,14 +39,14 @@ export async function postTestOrder(order, idemKey = idempotencyKey()) {
         body: JSON.stringify(order),
       });
     } catch {
-      throw new RequestError('Cannot reach the server to post the order.');
+      throw new RequestError(t('Cannot reach the server to post the order.'));
     }
     if (response.status === 401 && !fresh) continue; // the cached token expired: mint again
     if (!response.ok)
-      throw new RequestError(`The order was refused: ${await errorText(response)}`, response.status);
+      throw new RequestError(t('The order was refused: {why}', { why: await errorText(response) }), response.status);
     return response.json();
   }
-  throw new RequestError('The order was refused: unauthorized', 401);
+  throw new RequestError(t('The order was refused: {why}', { why: 'unauthorized' }), 401);
 }
 
 // Wires the form in #dev-tools; merchant() names the logged-in merchant (or null).
@@ -61,9 +62,9 @@ export function setupTestOrders(merchant) {
     event.preventDefault();
     const mid = merchant();
     const orderId = idInput.value.trim();
-    if (!mid) return say('Log in first.');
+    if (!mid) return say(t('Log in first.'));
     if (!ID_PATTERN.test(orderId))
-      return say('An order id is 1–128 characters of A–Z a–z 0–9 _ . : @ -');
+      return say(t('An order id is 1–128 characters of A–Z a–z 0–9 _ . : @ -'));
     const order = { merchant: mid, order_id: orderId };
     const total = Number.parseFloat($('#test-total').value);
     if (Number.isFinite(total)) order.total = total;
@@ -71,13 +72,13 @@ export function setupTestOrders(merchant) {
     if (note) order.note = note;
 
     submit.disabled = true;
-    say('Posting…');
+    say(t('Posting…'));
     try {
       const accepted = await postTestOrder(order);
-      say(`Posted ${orderId}: ${accepted.stream} seq ${accepted.seq}.`);
+      say(t('Posted {order}: {stream} seq {seq}.', { order: orderId, stream: accepted.stream, seq: accepted.seq }));
       idInput.value = freshOrderId();
     } catch (err) {
-      say(err instanceof RequestError ? err.message : `Failed: ${err}`);
+      say(err instanceof RequestError ? err.message : t('Failed: {why}', { why: err }));
     } finally {
       submit.disabled = false;
     }

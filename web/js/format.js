@@ -42,6 +42,29 @@ export function formatCompact(ms, now = Date.now()) {
   return same ? clockFormat.format(new Date(ms)) : dayFormat.format(new Date(ms));
 }
 
+// The local calendar day of `ms` as YYYY-MM-DD (for data attributes and comparisons).
+export function localDay(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+// A day separator's text in `locale`: "Today", "Yesterday" (今天, 昨天), else the date with its
+// weekday ("Wed, December 2, 2026").
+export function dayLabel(ms, locale, now = Date.now()) {
+  const days = Math.round((startOfDay(now) - startOfDay(ms)) / 86_400_000);
+  if (days === 0 || days === 1) {
+    const text = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(-days, 'day');
+    return text.charAt(0).toLocaleUpperCase(locale) + text.slice(1);
+  }
+  return new Intl.DateTimeFormat(locale, { weekday: 'short', year: 'numeric', month: 'long', day: 'numeric' })
+    .format(new Date(ms));
+}
+
+function startOfDay(ms) {
+  const d = new Date(ms);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
 // An amount with its currency ("CNY" unless the order names one), e.g. "CN¥8.00"; '' when the
 // order has no numeric total/amount.
 export function orderAmount(data) {

@@ -4,10 +4,12 @@
 // live pushes; "unread" is decided by the server's acked cursor, never by the browser. Every
 // value is inserted as text.
 
+import { t } from './i18n.js';
 import { el } from './dom.js';
 import {
   formatCompact, formatTime, isoTime, orderAmount, orderCustomer, orderId, orderItems, summarizeOrder,
 } from './format.js';
+import { OrderStatuses, renderStatus } from './order-status.js';
 
 const HIGHLIGHT_MS = 4000;
 const SHOWN = new Set(['merchant', 'order_id', 'customer_name', 'customer', 'total', 'amount', 'currency', 'items']);
@@ -17,10 +19,12 @@ export class OrdersTable {
   #empty;
   #maxRows;
   #entries = new Map(); // id → push frame
+  #statuses = new OrderStatuses();
   #filter = '';
 
-  // tbody: the <tbody> to fill; empty: an element shown while there are no rows.
-  constructor(tbody, empty, { maxRows = 2000 } = {}) {
+  // tbody: the <tbody> to fill; empty: an element shown while there are no rows; onStep(order
+  // id, status): the merchant asks to move an order to its next status.
+  constructor(tbody, empty, { maxRows = 2000, onStep = () => {} } = {}) {
     this.#tbody = tbody;
     this.#empty = empty;
     this.#maxRows = maxRows;
@@ -28,8 +32,27 @@ export class OrdersTable {
     this.#empty.hidden = false;
     this.#tbody.onclick = (event) => {
       const row = event.target.closest('tr.order-row');
-      if (row) this.#toggleDetail(row);
+      const step = event.target.closest('button.sb-status-next');
+      if (row && step) {
+        step.disabled = true;
+        onStep(row.dataset.order, step.dataset.next);
+      } else if (row) {
+        this.#toggleDetail(row);
+      }
     };
+  }
+
+  // An order_status entry (history, push or a step's answer): updates that order's rows.
+  applyStatus(entry) {
+    if (!this.#statuses.apply(entry)) return;
+    for (const row of this.#tbody.querySelectorAll('tr.order-row'))
+      if (row.dataset.order === entry.data.order_id) renderStatus(row.querySelector('.order-status'), this.#statuses.of(entry.data.order_id));
+  }
+
+  // Enables an order's step button again (the step failed).
+  stepFailed(orderId) {
+    for (const row of this.#tbody.querySelectorAll('tr.order-row'))
+      if (row.dataset.order === orderId) renderStatus(row.querySelector('.order-status'), this.#statuses.of(orderId));
   }
 
   // Adds a live order push; false when a row for its id is already there.
@@ -47,6 +70,7 @@ export class OrdersTable {
   addHistory(entries, acked) {
     let unread = 0;
     for (const e of entries) {
+      if (e?.kind === 'order_status') this.applyStatus(e);
       if (e?.kind !== 'order' || typeof e.id !== 'string' || this.#entries.has(e.id)) continue;
       const row = this.#insert(e);
       if (acked > 0 && e.seq > acked) {
@@ -89,6 +113,7 @@ export class OrdersTable {
 
   #insert(push) {
     const row = renderRow(push);
+    renderStatus(row.querySelector('.order-status'), this.#statuses.of(row.dataset.order));
     // Place by seq, newest on top: history pages and redeliveries arrive out of order.
     let before = this.#tbody.firstElementChild;
     while (before && (before.classList.contains('order-detail') || Number(before.dataset.seq) > push.seq))
@@ -127,7 +152,7 @@ function renderRow(push) {
     class: 'order-row',
     dataset: { id: push.id, seq: String(push.seq), order: orderId(data) },
     'aria-expanded': 'false',
-    title: 'Show details',
+    title: t('Show details'),
   },
   el('td', { class: 'order-time' },
     el('time', { datetime: isoTime(push.ts), title: formatTime(push.ts), text: formatCompact(push.ts) })),
@@ -135,7 +160,8 @@ function renderRow(push) {
   el('td', { class: 'order-customer', text: orderCustomer(data) }),
   el('td', { class: 'order-amount', text: orderAmount(data) }),
   el('td', { class: 'order-items' },
-    items.length ? el('ul', { class: 'list-unstyled mb-0' }, ...items.map((t) => el('li', { text: t }))) : null));
+    items.length ? el('ul', { class: 'list-unstyled mb-0' }, ...items.map((line) => el('li', { text: line }))) : null),
+  el('td', { class: 'order-status' }));
 }
 
 // Every other field of the order, as key: value lines.
@@ -147,5 +173,5 @@ function renderDetail(data) {
   for (const [key, text] of fields)
     list.append(el('dt', { class: 'col-4 text-muted', text: key }), el('dd', { class: 'col-8 mb-1', text }));
   if (!fields.length) list.append(el('dd', { class: 'col-12 text-muted mb-0', text: '—' }));
-  return el('tr', { class: 'order-detail' }, el('td', { colspan: '5' }, list));
+  return el('tr', { class: 'order-detail' }, el('td', { colspan: '6' }, list));
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before, beforeEach } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -157,4 +158,34 @@ export async function waitFor(condition, timeout = WAIT, what = 'condition') {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeout} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+// One daemon (fresh data dir) and one browser per test file: started before its tests, stopped
+// after them; each test first fails fast when the daemon died. `setup(fx)` runs once both are
+// up (Node 20 runs a file's top-level before hooks concurrently, so a second hook could not wait
+// for this one). Returns {daemon, browser}.
+export function useDaemonAndBrowser({ args = [], setup = async () => {} } = {}) {
+  const fx = { daemon: null, browser: null, dataDir: null };
+  before(async () => {
+    fx.dataDir = freshDataDir();
+    fx.daemon = await startDaemon({ dataDir: fx.dataDir, args });
+    fx.browser = await launchBrowser();
+    await setup(fx);
+  }, { timeout: 40_000 });
+  beforeEach(() => assertRunning(fx.daemon));
+  after(async () => {
+    await fx.browser?.close().catch(() => {});
+    await stopDaemon(fx.daemon);
+    removeDir(fx.dataDir);
+  }, { timeout: 15_000 });
+  return fx;
+}
+
+// A person at a browser: a fresh context (en-US unless `options` say otherwise) with one page,
+// every wait bounded, and what the page does recorded (watchPage). Resolves {context, page, seen}.
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', ...options });
+  context.setDefaultTimeout(WAIT);
+  const page = await context.newPage();
+  return { context, page, seen: watchPage(page) };
 }
