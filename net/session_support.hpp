@@ -82,4 +82,8 @@ void start_websocket_session(beast::tcp_stream stream, http::request<http::strin
 // Closes every open WebSocket with 1001 (going away).
 void close_all_websockets(server_context& ctx);
 
+// Pings WebSockets silent for a while and drops those silent for too long or stuck in a close
+// handshake. Called every few seconds from one timer per server; cheap for idle sockets.
+void sweep_websockets(server_context& ctx);
+
 }  // namespace sb::net
