@@ -16,7 +16,8 @@
 
 namespace sb::net {
 
-// One queued frame: its payload and opcode (0x1 text, 0x8 close, 0x9 ping, 0xa pong).
+// One queued frame: its payload and opcode (0x1 text, 0x8 close, 0x9 ping, 0xa pong; 0 for
+// bytes written as they are: the handshake's response).
 struct out_frame {
   std::shared_ptr<const std::string> payload;
   unsigned char opcode = 0x1;
@@ -28,7 +29,8 @@ class frame_gather {
   static constexpr size_t max_frames = 32;
 
   // Gathers the first frames of `queue` (up to max_frames); the buffers stay valid while those
-  // frames are queued and until the next gather() or release().
+  // frames are queued and until the next gather() (also after this object is moved: they point
+  // into the vectors' storage).
   std::span<const boost::asio::const_buffer> gather(std::span<const out_frame> queue) {
     const size_t n = std::min(queue.size(), max_frames);
     headers_.resize(n);  // sized before any buffer points into it
@@ -37,8 +39,9 @@ class frame_gather {
     bytes_ = 0;
     for (size_t i = 0; i < n; ++i) {
       const std::string& payload = *queue[i].payload;
-      const size_t header = encode_header(headers_[i], queue[i].opcode, payload.size());
-      buffers_.emplace_back(headers_[i].data(), header);
+      const size_t header =
+          queue[i].opcode ? encode_header(headers_[i], queue[i].opcode, payload.size()) : 0;
+      if (header) buffers_.emplace_back(headers_[i].data(), header);
       buffers_.emplace_back(payload.data(), payload.size());
       bytes_ += header + payload.size();
     }
@@ -46,11 +49,6 @@ class frame_gather {
   }
   size_t frames() const { return frames_; }
   size_t bytes() const { return bytes_; }
-  // Frees the vectors: an idle socket holds no write buffers.
-  void release() {
-    headers_ = {};
-    buffers_ = {};
-  }
 
  private:
   static size_t encode_header(std::array<unsigned char, 10>& h, unsigned char opcode, size_t len) {

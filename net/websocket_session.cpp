@@ -1,11 +1,13 @@
-// One WebSocket: the socket side of a connection actor. Beast does the opening handshake only;
-// then the session owns the bare socket. It reads whatever the socket has into a buffer shared
-// by the thread's sockets (net/ws_frame_reader.hpp keeps only incomplete frames), hands text
-// messages to the actor, and writes every frame — the actor's, and its own pongs, pings and
-// close frames — through one queue, coalesced into one writev per wake-up (frame_gather.hpp), so
-// a control frame never lands inside a half-written one. An idle session holds no buffers and no
-// timer: sweep_websockets, on one timer per server, pings and drops silent peers.
+// One WebSocket: the socket side of a connection actor, on the bare socket (the handshake is
+// net/ws_handshake.hpp; no Beast websocket::stream, whose buffers and timer stay per socket).
+// Reads whatever the socket has into a buffer shared by the thread's sockets (the frame reader
+// keeps only incomplete frames), hands text messages to the actor, and writes every frame — the
+// actor's, and its own pongs, pings and close frames — through one queue, coalesced into one
+// writev per wake-up (frame_gather.hpp), so a control frame never lands inside a half-written
+// one. An idle session holds no buffers and no timer: sweep_websockets, on one timer per server,
+// pings and drops silent peers.
 #include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <span>
 
@@ -23,7 +25,6 @@ namespace {
 constexpr uint32_t ping_after_s = 150;
 constexpr uint32_t drop_after_s = 300;
 constexpr uint32_t close_timeout_s = 10;
-constexpr auto handshake_timeout = std::chrono::seconds(30);
 // Reads per wake-up before yielding to the thread's other sockets.
 constexpr int reads_per_wake = 4;
 // A write queue keeps at most this capacity while empty (an idle socket holds next to nothing).
@@ -46,14 +47,15 @@ std::shared_ptr<const std::string> close_payload(uint16_t code) {
 class websocket_session : public socket_sink,
                           public std::enable_shared_from_this<websocket_session> {
  public:
-  websocket_session(beast::tcp_stream&& stream, server_context& ctx, ip_slots::slot slot)
-      : handshake_(std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(stream))),
-        socket_(handshake_->get_executor()),
+  websocket_session(tcp::socket&& socket, std::string response, server_context& ctx,
+                    ip_slots::slot slot)
+      : socket_(std::move(socket)),
         reader_(ctx.cfg.limits.max_frame),
         ctx_(ctx),
         slot_(std::move(slot)),
         heard_(now_s()) {
     ctx_.metrics.ws_connections.fetch_add(1, std::memory_order_relaxed);
+    queue_.push_back({std::make_shared<const std::string>(std::move(response)), 0});
   }
 
   ~websocket_session() override {
@@ -61,17 +63,18 @@ class websocket_session : public socket_sink,
     if (actor_) ctx_.actors.closed(actor_);
   }
 
-  void start(http::request<http::string_body> req, codec::principal who) {
+  // Writes the handshake's response and starts reading; runs on the socket's strand.
+  void start(codec::principal who) {
     {
       std::lock_guard lock(ctx_.sessions_mutex);
       ctx_.websockets.insert(weak_from_this());
     }
     actor_ = ctx_.actors.spawn_connection(weak_from_this(), std::move(who),
                                           ctx_.api.connection_dependencies());
-    handshake_->set_option(
-        websocket::stream_base::timeout{handshake_timeout, websocket::stream_base::none(), false});
-    handshake_->async_accept(
-        req, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    write_next();
+    wait_readable();
   }
 
   void send(std::vector<std::shared_ptr<const std::string>> frames) override {
@@ -107,23 +110,14 @@ class websocket_session : public socket_sink,
   }
 
  private:
-  void on_accept(beast::error_code ec) {
-    if (ec) return finish();
-    socket_ = handshake_->next_layer().release_socket();
-    handshake_.reset();  // Beast's stream and its buffers are not needed any more
-    beast::error_code ignored;
-    socket_.non_blocking(true, ignored);
-    heard_.store(now_s(), std::memory_order_relaxed);
-    wait_readable();
-    if (head_ < queue_.size()) write_next();
-  }
-
-  bool accepted() const { return !handshake_; }
-
+  // The wait an idle socket keeps pending, allocated at its own size: asio's per-thread recycling
+  // allocator would hand it a block as large as a recent op of the HTTP session (~540 B).
   void wait_readable() {
     socket_.async_wait(
         tcp::socket::wait_read,
-        beast::bind_front_handler(&websocket_session::on_readable, shared_from_this()));
+        asio::bind_allocator(
+            std::allocator<void>(),
+            beast::bind_front_handler(&websocket_session::on_readable, shared_from_this())));
   }
 
   // Reads what the socket has into the thread's buffer and parses it; incomplete frames are
@@ -171,44 +165,47 @@ class websocket_session : public socket_sink,
     if (queued_bytes_ > ctx_.cfg.limits.max_outbound_bytes) {
       // A reader this far behind would grow memory without bound: drop it; it resumes later.
       // (A batch half on the wire stays: it is still being written.)
-      const size_t keep = head_ + (writing_ ? gather_.frames() : 0);
+      const size_t keep = head_ + (writing_ ? tail_->frames() : 0);
       for (size_t i = keep; i < queue_.size(); ++i)
         if (queue_[i].opcode == 0x1) queued_bytes_ -= queue_[i].payload->size();
       queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
       return begin_close(websocket::close_code::policy_error);
     }
-    if (!writing_ && accepted()) write_next();
+    if (!writing_) write_next();
   }
 
   void push_control(unsigned char opcode, std::shared_ptr<const std::string> payload) {
     queue_.push_back({std::move(payload), opcode});
-    if (!writing_ && accepted()) write_next();
+    if (!writing_) write_next();
   }
 
   // Writes everything queued: each batch of frames first with one non-blocking writev; only a
   // batch the socket cannot take at once waits for the reactor (nothing else writes meanwhile).
+  // A batch is gathered in the thread's frame_gather (no allocation per write); only a batch
+  // that must wait for the reactor moves into the session (tail_), its buffers unmoved.
   void write_next() {
+    thread_local frame_gather shared;
     while (head_ < queue_.size()) {
-      const auto buffers = gather_.gather(std::span<const out_frame>(queue_).subspan(head_));
+      const auto buffers = shared.gather(std::span<const out_frame>(queue_).subspan(head_));
       beast::error_code ec;
       const size_t sent = socket_.write_some(buffers, ec);
       if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
         return fail_writes();
-      if (sent < gather_.bytes()) {
+      if (sent < shared.bytes()) {
         writing_ = true;
+        tail_ = std::make_unique<frame_gather>(std::exchange(shared, frame_gather{}));
         beast::buffers_suffix<std::span<const asio::const_buffer>> rest(buffers);
         rest.consume(sent);
         return asio::async_write(socket_, rest,
                                  [self = shared_from_this()](beast::error_code ec, size_t) {
                                    self->writing_ = false;
                                    if (ec) return self->fail_writes();
-                                   self->pop_written();
+                                   self->pop_written(std::exchange(self->tail_, {})->frames());
                                    self->write_next();
                                  });
       }
-      pop_written();
+      pop_written(shared.frames());
     }
-    gather_.release();
     if (close_written_) {
       // Our close frame is out: half-close, and read until the peer closes too.
       beast::error_code ignored;
@@ -216,8 +213,8 @@ class websocket_session : public socket_sink,
     }
   }
 
-  void pop_written() {
-    for (size_t i = 0; i < gather_.frames(); ++i) {
+  void pop_written(size_t frames) {
+    for (size_t i = 0; i < frames; ++i) {
       auto& f = queue_[head_++];
       if (f.opcode == 0x1) queued_bytes_ -= f.payload->size();
       if (f.opcode == 0x8) close_written_ = true;
@@ -235,7 +232,7 @@ class websocket_session : public socket_sink,
     queue_ = {};
     head_ = 0;
     queued_bytes_ = 0;
-    gather_.release();
+    tail_.reset();
     finish();
   }
 
@@ -250,13 +247,11 @@ class websocket_session : public socket_sink,
   // learns it when the last handler lets go of the session.
   void finish() {
     beast::error_code ignored;
-    if (handshake_) beast::get_lowest_layer(*handshake_).close();
     socket_.close(ignored);
     std::lock_guard lock(ctx_.sessions_mutex);
     ctx_.websockets.erase(weak_from_this());
   }
 
-  std::unique_ptr<websocket::stream<beast::tcp_stream>> handshake_;  // until accepted
   tcp::socket socket_;
   ws_frame_reader reader_;
   server_context& ctx_;
@@ -264,9 +259,9 @@ class websocket_session : public socket_sink,
   caf::actor actor_;
   std::vector<out_frame> queue_;  // frames from head_ on are not written yet
   size_t head_ = 0;
-  size_t queued_bytes_ = 0;  // of text frames
-  frame_gather gather_;
-  bool writing_ = false;  // a batch is half on the wire, waiting for the reactor
+  size_t queued_bytes_ = 0;             // of text frames
+  std::unique_ptr<frame_gather> tail_;  // a batch half on the wire
+  bool writing_ = false;                // a batch is half on the wire, waiting for the reactor
   bool close_written_ = false;
   std::optional<uint16_t> close_code_;
   std::atomic<uint32_t> heard_{0};          // now_s() when the peer last sent anything
@@ -274,10 +269,11 @@ class websocket_session : public socket_sink,
   std::atomic<bool> pinged_{false};         // a ping went out since the peer was last heard
 };
 
-void start_websocket_session(beast::tcp_stream stream, http::request<http::string_body> req,
-                             server_context& ctx, ip_slots::slot slot, codec::principal who) {
-  auto session = std::make_shared<websocket_session>(std::move(stream), ctx, std::move(slot));
-  session->start(std::move(req), std::move(who));
+void start_websocket_session(tcp::socket socket, std::string response, server_context& ctx,
+                             ip_slots::slot slot, codec::principal who) {
+  auto session = std::make_shared<websocket_session>(std::move(socket), std::move(response), ctx,
+                                                     std::move(slot));
+  session->start(std::move(who));
 }
 
 namespace {
