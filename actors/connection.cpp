@@ -65,6 +65,23 @@ bool reads(self_ptr self, const std::string& stream) {
   return std::find(streams.begin(), streams.end(), stream) != streams.end();
 }
 
+stream_link* find_link(self_ptr self, const std::string& stream) {
+  auto& links = self->state.links;
+  auto it = std::find_if(links.begin(), links.end(), [&](auto& l) { return l.stream == stream; });
+  return it == links.end() ? nullptr : &*it;
+}
+
+stream_link& link(self_ptr self, const std::string& stream) {
+  if (auto* l = find_link(self, stream)) return *l;
+  return self->state.links.emplace_back(stream_link{stream});
+}
+
+chat_state& chat(self_ptr self) {
+  auto& c = self->state.chat;
+  if (!c) c = std::make_unique<chat_state>();
+  return *c;
+}
+
 // Resolves the owner of `key` and hands it to `then`; an unreachable owner is an error frame,
 // or goes to `on_fail` when one is given.
 template <class F>
@@ -89,21 +106,19 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
           [self, stream, resume, has_resume](caf::actor owner) {
             auto& st = self->state;
             if (!reads(self, stream)) return;  // unfollowed meanwhile
-            st.unavailable.erase(stream);
+            auto& l = link(self, stream);
+            l.unavailable = false;
             self->monitor(owner);
-            st.owners[stream] = owner;
+            l.owner = owner;
             self->send(owner, subscribe_atom::value, caf::actor_cast<caf::actor>(self), st.who.sub,
                        resume, has_resume, st.who.role);
-            if (auto it = st.early_acks.find(stream); it != st.early_acks.end()) {
-              self->send(owner, ack_atom::value, st.who.sub, it->second);
-              st.early_acks.erase(it);
-            }
+            if (l.early_ack)
+              self->send(owner, ack_atom::value, st.who.sub, std::exchange(l.early_ack, 0));
           },
           [self, stream](caf::error& err) {
-            auto& st = self->state;
             if (!reads(self, stream)) return;
             // One error frame per outage, not one per retry.
-            if (st.unavailable.insert(stream).second)
+            if (!std::exchange(link(self, stream).unavailable, true))
               send_error(self, error_code(err), "stream " + stream + " is unavailable; retrying",
                          "hello");
             self->delayed_send(self, resubscribe_delay, resubscribe_atom::value, stream);
@@ -116,9 +131,9 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
 void join_pool(self_ptr self, const connection_deps& deps) {
   // One error frame per outage, then a quiet retry every second.
   auto retry = [self](const caf::error& err) {
-    if (!self->state.pool_unavailable)
+    if (!chat(self).pool_unavailable)
       send_error(self, error_code(err), "the agent pool is unavailable; retrying", "hello");
-    self->state.pool_unavailable = true;
+    chat(self).pool_unavailable = true;
     self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value);
   };
   with_owner(
@@ -129,17 +144,18 @@ void join_pool(self_ptr self, const connection_deps& deps) {
             .then(
                 [self, deps, pool](std::vector<std::string>& convs) {
                   auto& st = self->state;
+                  auto& ch = chat(self);
                   self->monitor(pool);
-                  st.pool = pool;
-                  st.pool_unavailable = false;
-                  const bool started = !st.start_after_join;
+                  ch.pool = pool;
+                  ch.pool_unavailable = false;
+                  const bool started = !ch.start_after_join;
                   for (auto& c : convs)
                     if (!reads(self, c)) {
                       st.streams.push_back(c);
                       if (started) subscribe(self, deps, c, 0, false);
                     }
-                  if (auto start = std::move(st.start_after_join)) {
-                    st.start_after_join = nullptr;
+                  if (auto start = std::move(ch.start_after_join)) {
+                    ch.start_after_join = nullptr;
                     start();
                   }
                 },
@@ -155,7 +171,7 @@ void start_streams(self_ptr self, const connection_deps& deps, const codec::clie
     auto it = std::find_if(f.resume.begin(), f.resume.end(),
                            [&](const auto& r) { return r.first == stream; });
     const bool has_resume = it != f.resume.end();
-    st.sent[stream] = has_resume ? it->second : 0;
+    link(self, stream).sent = has_resume ? it->second : 0;
     subscribe(self, deps, stream, has_resume ? it->second : 0, has_resume);
   }
 }
@@ -174,23 +190,24 @@ void on_hello(self_ptr self, const connection_deps& deps, const codec::client_fr
   }
   // Agents also read the conversations assigned to them: the pool knows which, and from now on
   // tells this connection about new ones (follow) and lost ones (unfollow).
-  st.start_after_join = [self, deps, f] { start_streams(self, deps, f); };
+  chat(self).start_after_join = [self, deps, f] { start_streams(self, deps, f); };
   join_pool(self, deps);
 }
 
 void on_ack(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
   auto& st = self->state;
   // A conversation the agent just resolved or handed on: its last entries are still acked.
-  if (st.released.contains(f.stream))
+  if (st.chat && st.chat->released.contains(f.stream))
     return with_owner(self, deps, f.stream, "ack", [self, f](caf::actor owner) {
       self->send(owner, ack_atom::value, self->state.who.sub, f.seq);
     });
   if (!reads(self, f.stream))
     return send_error(self, "forbidden", "not a stream you read: " + f.stream, "ack");
-  if (auto it = st.owners.find(f.stream); it != st.owners.end())
-    self->send(it->second, ack_atom::value, st.who.sub, f.seq);
+  auto& l = link(self, f.stream);
+  if (l.owner)
+    self->send(l.owner, ack_atom::value, st.who.sub, f.seq);
   else
-    st.early_acks[f.stream] = std::max(st.early_acks[f.stream], f.seq);
+    l.early_ack = std::max(l.early_ack, f.seq);
 }
 
 // The `extra` fields of a sent message: {"name": ...} when the sender gave one, else "" (none).
@@ -234,7 +251,7 @@ void on_take(self_ptr self, const connection_deps& deps, const codec::client_fra
 }
 
 void on_typing(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
-  auto& last = self->state.last_typing[f.conv];
+  auto& last = chat(self).last_typing[f.conv];
   const auto now = std::chrono::steady_clock::now();
   if (now - last < typing_interval) return;  // ephemeral: extra ones are dropped, not refused
   last = now;
@@ -301,52 +318,51 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
   // An owner that stopped (idle, or failed storage) is found again; resume where we were.
   // Until the new owner is found, acks wait in early_acks instead of going to the dead one.
   self->set_down_handler([self, deps](const caf::down_msg& msg) {
-    if (self->state.pool && self->state.pool.address() == msg.source) {
-      self->state.pool = nullptr;
+    auto& st = self->state;
+    if (st.chat && st.chat->pool && st.chat->pool.address() == msg.source) {
+      st.chat->pool = nullptr;
       return join_pool(self, deps);
     }
-    auto& owners = self->state.owners;
-    auto it = std::find_if(owners.begin(), owners.end(),
-                           [&](const auto& entry) { return entry.second.address() == msg.source; });
-    if (it == owners.end()) return;
-    const std::string stream = it->first;
-    owners.erase(it);
-    subscribe(self, deps, stream, self->state.sent[stream], true);
+    for (auto& l : st.links)
+      if (l.owner && l.owner.address() == msg.source) {
+        l.owner = nullptr;
+        return subscribe(self, deps, l.stream, l.sent, true);
+      }
   });
   return {
       [self, deps](frame_atom, const std::string& text) { on_frame(self, deps, text); },
       [self](frame_batch& batch) {
         auto sink = self->state.sink.lock();
         if (!sink) return self->quit();
-        if (batch.last_seq > self->state.sent[batch.stream])
-          self->state.sent[batch.stream] = batch.last_seq;
+        auto& l = link(self, batch.stream);
+        l.sent = std::max(l.sent, batch.last_seq);
         sink->send(std::move(batch.frames));
       },
       [self, deps](follow_atom, const std::string& stream) {
-        self->state.released.erase(stream);
+        if (self->state.chat) self->state.chat->released.erase(stream);
         if (reads(self, stream)) return;
         self->state.streams.push_back(stream);
         subscribe(self, deps, stream, 0, false);
       },
       [self](unfollow_atom, const std::string& stream) {
         auto& st = self->state;
-        if (reads(self, stream) && st.released.size() < 1000) st.released.insert(stream);
+        if (reads(self, stream) && chat(self).released.size() < 1000)
+          chat(self).released.insert(stream);
         st.streams.erase(std::remove(st.streams.begin(), st.streams.end(), stream),
                          st.streams.end());
-        if (auto it = st.owners.find(stream); it != st.owners.end()) {
-          self->demonitor(it->second);
-          self->send(it->second, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
-          st.owners.erase(it);
+        if (auto* l = find_link(self, stream); l && l->owner) {
+          self->demonitor(l->owner);
+          self->send(l->owner, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
         }
-        st.sent.erase(stream);
+        std::erase_if(st.links, [&](const auto& l) { return l.stream == stream; });
       },
       [self, deps](resubscribe_atom, const std::string& stream) {
-        auto& st = self->state;
-        if (reads(self, stream) && !st.owners.contains(stream))
-          subscribe(self, deps, stream, st.sent[stream], st.sent[stream] > 0);
+        if (!reads(self, stream)) return;
+        auto& l = link(self, stream);
+        if (!l.owner) subscribe(self, deps, stream, l.sent, l.sent > 0);
       },
       [self, deps](rejoin_atom) {
-        if (!self->state.pool) join_pool(self, deps);
+        if (!self->state.chat || !self->state.chat->pool) join_pool(self, deps);
       },
       [self](closed_atom) { self->quit(); },
   };

@@ -28,21 +28,33 @@ struct connection_deps {
   codec::rate_limiter* principal_limiter = nullptr;  // shared by every connection, thread-safe
 };
 
-struct connection_state {
-  std::weak_ptr<socket_sink> sink;
-  codec::principal who;
-  bool greeted = false;
-  std::vector<std::string> streams;                      // what the principal reads
-  std::unordered_map<std::string, caf::actor> owners;    // stream → owner, once resolved
-  std::unordered_map<std::string, uint64_t> early_acks;  // acks sent before the owner was found
-  std::unordered_map<std::string, uint64_t> sent;        // stream → last seq sent to the socket
-  std::set<std::string> unavailable;       // streams whose owner cannot be reached right now
+// What a connection knows of one stream it reads. A connection reads one stream or a few: a
+// vector searched in order costs less per idle socket than maps keyed by stream.
+struct stream_link {
+  std::string stream;
+  caf::actor owner;          // once resolved
+  uint64_t sent = 0;         // last seq sent to the socket
+  uint64_t early_ack = 0;    // acked before the owner was found
+  bool unavailable = false;  // its owner cannot be reached right now (one error frame sent)
+};
+
+// Agents' and customers' state, made on first use: a merchant dashboard never needs it.
+struct chat_state {
   caf::actor pool;                         // agents: the pool they joined (monitored)
   bool pool_unavailable = false;           // agents: an error frame went out for this outage
   std::function<void()> start_after_join;  // agents: starts the streams once joined
   std::set<std::string> released;          // agents: conversations unfollowed (acks still fine)
   // conv → when a typing event was last relayed (they are throttled, not refused)
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_typing;
+};
+
+struct connection_state {
+  std::weak_ptr<socket_sink> sink;
+  codec::principal who;
+  bool greeted = false;
+  std::vector<std::string> streams;  // what the principal reads
+  std::vector<stream_link> links;    // per stream read, once subscribing
+  std::unique_ptr<chat_state> chat;
   static inline const char* name = "sb.connection";
 };
 

@@ -1,7 +1,8 @@
-// Server-to-client WebSocket framing done by hand (RFC 6455 §5.2: a final, unmasked text frame
-// per message, no extensions), so that every frame queued for a socket since its last write goes
-// out in one writev of header/payload buffers instead of one Beast async_write (a composed
-// operation and a syscall) per frame. Payloads are the shared encoded frames, never copied.
+// Server-to-client WebSocket framing done by hand (RFC 6455 §5.2: a final, unmasked frame per
+// message — text, or a ping/pong/close control frame —, no extensions), so that every frame queued
+// for a socket since its last write goes out in one writev of header/payload buffers instead of one
+// Beast async_write (a composed operation and a syscall) per frame. Payloads are the shared encoded
+// frames, never copied.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -15,24 +16,32 @@
 
 namespace sb::net {
 
+// One queued frame: its payload and opcode (0x1 text, 0x8 close, 0x9 ping, 0xa pong; 0 for
+// bytes written as they are: the handshake's response).
+struct out_frame {
+  std::shared_ptr<const std::string> payload;
+  unsigned char opcode = 0x1;
+};
+
 class frame_gather {
  public:
   // 64 buffers: what asio hands to one writev.
   static constexpr size_t max_frames = 32;
 
   // Gathers the first frames of `queue` (up to max_frames); the buffers stay valid while those
-  // frames are queued and until the next gather() or release().
-  template <class Queue>
-  std::span<const boost::asio::const_buffer> gather(const Queue& queue) {
+  // frames are queued and until the next gather() (also after this object is moved: they point
+  // into the vectors' storage).
+  std::span<const boost::asio::const_buffer> gather(std::span<const out_frame> queue) {
     const size_t n = std::min(queue.size(), max_frames);
     headers_.resize(n);  // sized before any buffer points into it
     buffers_.clear();
     frames_ = n;
     bytes_ = 0;
     for (size_t i = 0; i < n; ++i) {
-      const std::string& payload = *queue[i];
-      const size_t header = encode_header(headers_[i], payload.size());
-      buffers_.emplace_back(headers_[i].data(), header);
+      const std::string& payload = *queue[i].payload;
+      const size_t header =
+          queue[i].opcode ? encode_header(headers_[i], queue[i].opcode, payload.size()) : 0;
+      if (header) buffers_.emplace_back(headers_[i].data(), header);
       buffers_.emplace_back(payload.data(), payload.size());
       bytes_ += header + payload.size();
     }
@@ -40,15 +49,10 @@ class frame_gather {
   }
   size_t frames() const { return frames_; }
   size_t bytes() const { return bytes_; }
-  // Frees the vectors: an idle socket holds no write buffers.
-  void release() {
-    headers_ = {};
-    buffers_ = {};
-  }
 
  private:
-  static size_t encode_header(std::array<unsigned char, 10>& h, size_t len) {
-    h[0] = 0x81;  // FIN, text
+  static size_t encode_header(std::array<unsigned char, 10>& h, unsigned char opcode, size_t len) {
+    h[0] = 0x80 | opcode;  // FIN
     if (len < 126) {
       h[1] = static_cast<unsigned char>(len);
       return 2;

@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection: reads requests (bounded header and body sizes), hands them to
 // http_api, writes the responses in order, and hands /ws upgrades to websocket_session.
 #include "net/session_support.hpp"
+#include "net/ws_handshake.hpp"
 
 #include <optional>
 
@@ -88,9 +89,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto who = ctx_.api.authenticate_upgrade(r);
     if (auto* err = std::get_if<http_response>(&who))
       return write(std::move(*err), false, req.version());
-    stream_.expires_never();
-    start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(slot_),
-                            std::get<codec::principal>(std::move(who)));
+    auto accepted = ws_handshake(req);
+    if (auto* err = std::get_if<http_response>(&accepted))
+      return write(std::move(*err), false, req.version());
+    stream_.expires_never();  // frees the read timer's pending wait now, not in 30 s
+    start_websocket_session(stream_.release_socket(), std::get<std::string>(std::move(accepted)),
+                            ctx_, std::move(slot_), std::get<codec::principal>(std::move(who)));
   }
 
   void write(http_response res, bool keep_alive, unsigned version, bool drain = false) {

@@ -1,6 +1,7 @@
 #include "net/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 #include <vector>
 
@@ -30,10 +31,23 @@ struct server::impl {
   server_context ctx;
   asio::io_context ioc;
   tcp::acceptor acceptor;
+  asio::steady_timer sweep_timer;  // the one timer of every WebSocket (sweep_websockets)
   std::atomic<bool> stopped{false};
 
   impl(const config::settings& cfg, codec::metrics& metrics, bridge& actors)
-      : ctx(cfg, metrics, actors), ioc(static_cast<int>(cfg.node.io_threads)), acceptor(ioc) {}
+      : ctx(cfg, metrics, actors),
+        ioc(static_cast<int>(cfg.node.io_threads)),
+        acceptor(ioc),
+        sweep_timer(ioc) {}
+
+  void sweep() {
+    sweep_timer.expires_after(std::chrono::seconds(5));
+    sweep_timer.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      sweep_websockets(ctx);
+      sweep();
+    });
+  }
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
@@ -84,6 +98,7 @@ uint16_t server::port() const {
 
 void server::run() {
   impl_->accept();
+  impl_->sweep();
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->ctx.cfg.node.io_threads; ++i)
     threads.emplace_back([this] { impl_->ioc.run(); });
@@ -98,7 +113,7 @@ void server::shutdown(std::chrono::milliseconds grace) {
   asio::post(impl_->ioc, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
-    close_all_websockets(impl_->ctx);
+    close_all_websockets(impl_->ctx);  // the sweep keeps running: it cuts stuck close handshakes
   });
   // Sessions finish their close handshakes and responses; whatever is left after the grace
   // period (idle keep-alive HTTP connections, unresponsive peers) is cut.

@@ -75,11 +75,16 @@ struct server_context {
 // Starts serving HTTP on an accepted socket.
 void start_http_session(tcp::socket socket, server_context& ctx, ip_slots::slot slot);
 
-// Takes over a socket whose upgrade request was accepted and authenticated.
-void start_websocket_session(beast::tcp_stream stream, http::request<http::string_body> req,
-                             server_context& ctx, ip_slots::slot slot, codec::principal who);
+// Takes over a socket whose upgrade request was accepted and authenticated; `response` (the
+// 101) is the first thing written to it.
+void start_websocket_session(tcp::socket socket, std::string response, server_context& ctx,
+                             ip_slots::slot slot, codec::principal who);
 
 // Closes every open WebSocket with 1001 (going away).
 void close_all_websockets(server_context& ctx);
+
+// Pings WebSockets silent for a while and drops those silent for too long or stuck in a close
+// handshake. Called every few seconds from one timer per server; cheap for idle sockets.
+void sweep_websockets(server_context& ctx);
 
 }  // namespace sb::net
