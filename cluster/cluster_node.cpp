@@ -7,6 +7,7 @@
 #include "cluster/etcd_keys.hpp"
 #include "cluster/record_writes.hpp"
 #include "cluster/registry.hpp"
+#include "cluster/replica_sets.hpp"
 #include "cluster/replica_sink.hpp"
 #include "cluster/replicator.hpp"
 
@@ -115,11 +116,8 @@ void cluster_node::switch_replicas(uint16_t p, int64_t mod_revision, const parti
   const auto key = etcd_keys::partition_key(deps_.cfg->cluster.prefix, p);
   const int64_t revision =
       write_records(etcd_, {{key, mod_revision, etcd_keys::partition_json(next)}}).at(0);
-  if (revision != 0) {
-    std::string names;
-    for (const auto& ref : next.replicas) names += (names.empty() ? "" : ",") + ref.node;
-    log("partition " + std::to_string(p) + ": replicas are now " + names);
-  }
+  if (revision != 0)
+    log("partition " + std::to_string(p) + ": replicas are now " + joined_nodes(next.replicas));
   caf::anon_send(reply_to, rswitched_atom::value, p, revision);
 }
 

@@ -29,6 +29,13 @@ inline std::vector<replica_ref> choose_replicas(uint16_t p, const std::string& o
   return out;
 }
 
+// "n1,n2,n3": the nodes of a list, for logs.
+inline std::string joined_nodes(const std::vector<replica_ref>& refs) {
+  std::string out;
+  for (const auto& ref : refs) out += (out.empty() ? "" : ",") + ref.node;
+  return out;
+}
+
 // Whether two lists name the same nodes in the same order (storage uuids aside).
 inline bool same_nodes(const std::vector<replica_ref>& a, const std::vector<replica_ref>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include <boost/json.hpp>
 
 #include "base/partition.hpp"
 #include "cluster/partition_copy.hpp"
 #include "cluster/registry.hpp"
+#include "cluster/replica_sets.hpp"
 
 namespace sb::cluster {
 
@@ -247,10 +249,11 @@ void ask_state(const context& cx, uint16_t p, const std::string& node) {
           });
 }
 
-// Brings p's voters and followers in line with etcd's record: the record's backups vote, the
-// newcomers of a pending change only follow. False if the record names another owner.
-bool sync_with_record(const context& cx, uint16_t p, replicator_state::partition& part) {
-  auto r = cx.deps->view->partition(p);
+// Brings a partition's voters and followers in line with etcd's record `r` of it: the
+// record's backups vote, the newcomers of a pending change only follow. False if the record
+// names another owner.
+bool sync_with_record(const context& cx, const std::optional<partition_record>& r,
+                      replicator_state::partition& part) {
   if (!r || r->owner != cx.me()) return false;
   part.voters.clear();
   part.change_pending = !r->next_replicas.empty();
@@ -318,12 +321,7 @@ void maybe_switch(const context& cx, uint16_t p) {
   part.switching = true;
   part.switched_at = 0;
   log("partition " + std::to_string(p) + ": switching its replicas to " +
-      [&] {
-        std::string names;
-        for (const auto& ref : next.replicas) names += (names.empty() ? "" : ",") + ref.node;
-        return names;
-      }() +
-      " at lsn " + std::to_string(head.second));
+      joined_nodes(next.replicas) + " at lsn " + std::to_string(head.second));
   cx.deps->switch_replicas(p, r->mod_revision, std::move(next),
                            caf::actor_cast<caf::actor>(cx.self));
 }
@@ -335,15 +333,18 @@ void on_job(const context& cx, const replication_job_ptr& job) {
   // etcd names another owner: a stale owner's round (written just before it saw a takeover or
   // a move) is never answered as durable — the new owner's log does not have it. The whole
   // round fails (one answer per group commit); its appends are retried by their clients.
+  std::vector<std::optional<partition_record>> records;
+  records.reserve(job->rounds.size());
   for (const auto& r : job->rounds) {
-    auto record = cx.deps->view->partition(r.partition);
-    if (!record || record->owner != cx.me()) {
+    records.push_back(cx.deps->view->partition(r.partition));
+    if (!records.back() || records.back()->owner != cx.me()) {
       if (job->done)
         job->done("partition " + std::to_string(r.partition) + " is no longer served here");
       return;
     }
   }
-  for (auto& r : job->rounds) {
+  for (size_t i = 0; i < job->rounds.size(); ++i) {
+    auto& r = job->rounds[i];
     const uint16_t p = r.partition;
     auto found = st.parts.find(p);
     if (found == st.parts.end() || found->second.epoch != r.epoch) {
@@ -353,7 +354,7 @@ void on_job(const context& cx, const replication_job_ptr& job) {
       st.parts[p] = replicator_state::partition{r.epoch};
     }
     auto& part = st.parts[p];
-    if (!sync_with_record(cx, p, part)) continue;             // checked above; changed meanwhile
+    sync_with_record(cx, records[i], part);                   // its owner checked above
     if (part.followers.empty() && !part.switching) continue;  // no backup: nobody to wait for
     w.needs.emplace_back(p, r.epoch, r.lsn);
     for (auto& [node, f] : part.followers) {
@@ -397,7 +398,7 @@ void on_tick(const context& cx) {
   for (auto it = st.parts.begin(); it != st.parts.end();) {
     const uint16_t p = it->first;
     auto& part = it->second;
-    if (view.local_epoch(p) != part.epoch || !sync_with_record(cx, p, part)) {
+    if (view.local_epoch(p) != part.epoch || !sync_with_record(cx, view.partition(p), part)) {
       auto next = std::next(it);
       fail_waiting(cx, p, "partition " + std::to_string(p) + " is no longer served here");
       st.parts.erase(it);
@@ -489,7 +490,7 @@ caf::behavior replicator(caf::stateful_actor<replicator_state>* self, replicator
           part->second.switching = false;  // refused: the record changed; planned again
         else
           part->second.switched_at = revision;
-        sync_with_record(cx, p, part->second);  // the view may have it already
+        sync_with_record(cx, cx.deps->view->partition(p), part->second);  // the view may have it
         complete_ready(cx);
       },
       [cx](rtick_atom) {
