@@ -1,6 +1,7 @@
 #include "actors/durable_stream.hpp"
 
 #include <map>
+#include <utility>
 
 #include <algorithm>
 
@@ -48,6 +49,8 @@ durable_stream::~durable_stream() {
         for (auto& w : *waiting)
           if (auto* rp = std::get_if<caf::response_promise>(&w); rp && rp->pending())
             rp->deliver(stopped);
+          else if (auto* caller = std::get_if<caller_callback>(&w); caller && caller->done)
+            std::exchange(caller->done, nullptr)(stopped);
   for (auto& poll : polls_)
     if (poll.rp.pending()) poll.rp.deliver(stopped);
 }
@@ -111,6 +114,8 @@ void durable_stream::answer(waiter& w, caf::expected<append_result> result) {
       rp->deliver(std::move(*result));
     else
       rp->deliver(result.error());
+  } else if (auto* caller = std::get_if<caller_callback>(&w)) {
+    if (caller->done) std::exchange(caller->done, nullptr)(std::move(result));
   } else if (auto& done = std::get<append_callback>(w)) {
     done(std::move(result));
   }
@@ -122,6 +127,10 @@ void durable_stream::append(append_request req, caf::response_promise rp) {
 
 void durable_stream::append(append_request req, append_callback done) {
   append_for(std::move(req), std::move(done));
+}
+
+void durable_stream::append_for_caller(append_request req, append_callback done) {
+  append_for(std::move(req), caller_callback{std::move(done)});
 }
 
 void durable_stream::append_for(append_request req, waiter rp) {

@@ -59,6 +59,10 @@ class durable_stream {
   // durable (or failed), e.g. to answer a request with something other than append_result.
   using append_callback = std::function<void(caf::expected<append_result>)>;
   void append(append_request req, append_callback done);
+  // The same for a requester on this node that passed a callback instead of a request
+  // (actors/local_append.hpp): `done` is answered like a response promise, also with
+  // owner_unavailable when the owner stops with the append in flight.
+  void append_for_caller(append_request req, append_callback done);
 
   // Agents' view of an entry: returns the entry's data JSON as agents may see it, or "" when
   // it is the same as everyone's (e.g. no phone number to mask). Set once, before any append.
@@ -96,8 +100,11 @@ class durable_stream {
                                // seq sent to this connection
     clock::time_point unacked_since{};  // when unacked entries were last sent; epoch if none
   };
-  // Who waits for an append: a requester, or the owner itself.
-  using waiter = std::variant<caf::response_promise, append_callback>;
+  // Who waits for an append: a requester (by request or by callback), or the owner itself.
+  struct caller_callback {
+    append_callback done;
+  };
+  using waiter = std::variant<caf::response_promise, append_callback, caller_callback>;
   static void answer(waiter& w, caf::expected<append_result> result);
   void append_for(append_request req, waiter w);
   struct pending_append {

@@ -1,7 +1,9 @@
 #include "actors/merchant.hpp"
 
 #include <boost/json.hpp>
+#include <variant>
 
+#include "actors/local_append.hpp"
 #include "actors/order_status.hpp"
 #include "actors/owner_support.hpp"
 #include "actors/stream_names.hpp"
@@ -13,9 +15,26 @@ namespace {
 using self_ptr = caf::stateful_actor<merchant_state>*;
 constexpr size_t max_cached_statuses = 4096;
 
+// Who asked for an append: a request (answered through its promise) or, from this node's
+// HTTP layer, a local_append (answered through its callback).
+using requester = std::variant<caf::response_promise, append_done>;
+
+void refuse(requester& who, caf::error err) {
+  if (auto* rp = std::get_if<caf::response_promise>(&who))
+    rp->deliver(std::move(err));
+  else
+    std::get<append_done>(who)(std::move(err));
+}
+
+void append_for(durable_stream& stream, append_request req, requester who) {
+  if (auto* rp = std::get_if<caf::response_promise>(&who))
+    stream.append(std::move(req), std::move(*rp));
+  else
+    stream.append_for_caller(std::move(req), std::get<append_done>(std::move(who)));
+}
+
 // Appends an order's next status; the HTTP layer checked who asks and the field shapes.
-void set_status(self_ptr self, const stream_deps& deps, append_request req,
-                caf::response_promise rp) {
+void set_status(self_ptr self, const stream_deps& deps, append_request req, requester rp) {
   auto& st = self->state;
   auto data = boost::json::parse(req.data).as_object();
   const std::string order_id(data.at("order_id").as_string());
@@ -26,18 +45,26 @@ void set_status(self_ptr self, const stream_deps& deps, append_request req,
   else
     current = order_status::find(*deps.store, st.stream->name(), order_id);
   if (!current)
-    return rp.deliver(make_error(stream_errc::not_found,
+    return refuse(rp, make_error(stream_errc::not_found,
                                  "no order " + order_id + " among the merchant's recent orders"));
   const auto allowed = order_status::next(*current);
   if (status != allowed)
-    return rp.deliver(
-        make_error(stream_errc::invalid_field,
-                   "order " + order_id + " is " + *current +
-                       (allowed.empty() ? " (final)" : "; its next status is " + allowed) +
-                       " (new -> accepted -> done)"));
+    return refuse(
+        rp, make_error(stream_errc::invalid_field,
+                       "order " + order_id + " is " + *current +
+                           (allowed.empty() ? " (final)" : "; its next status is " + allowed) +
+                           " (new -> accepted -> done)"));
   if (st.statuses.size() >= max_cached_statuses) st.statuses.clear();
   st.statuses[order_id] = status;  // a failed write stops this actor, and the cache with it
-  st.stream->append(std::move(req), rp);
+  append_for(*st.stream, std::move(req), std::move(rp));
+}
+
+// An order, or the next status of one.
+void accept(self_ptr self, const stream_deps& deps, append_request req, requester who) {
+  if (req.kind == "order_status") return set_status(self, deps, std::move(req), std::move(who));
+  req.kind = "order";
+  deps.metrics->orders_received.fetch_add(1, std::memory_order_relaxed);
+  append_for(*self->state.stream, std::move(req), std::move(who));
 }
 
 }  // namespace
@@ -46,16 +73,16 @@ caf::behavior merchant(caf::stateful_actor<merchant_state>* self, std::string me
                        stream_deps deps) {
   self->state.stream = std::make_unique<durable_stream>(self, orders_stream(merchant_id), deps);
   caf::message_handler own{[self, deps](append_atom, append_request& req) {
-    auto rp = self->make_response_promise();
-    if (req.kind == "order_status") {
-      set_status(self, deps, std::move(req), rp);
-      return rp;
-    }
-    req.kind = "order";
-    deps.metrics->orders_received.fetch_add(1, std::memory_order_relaxed);
-    self->state.stream->append(std::move(req), rp);
-    return rp;
-  }};
+                             auto rp = self->make_response_promise();
+                             accept(self, deps, std::move(req), rp);
+                             return rp;
+                           },
+                           [self, deps](append_atom, local_append& msg) {
+                             append_request req;
+                             append_done done;
+                             if (msg.take(req, done))
+                               accept(self, deps, std::move(req), std::move(done));
+                           }};
   return owner_behavior(self, deps, std::move(own));
 }
 

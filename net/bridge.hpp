@@ -12,14 +12,20 @@
 #include "actors/interfaces.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/cluster_view.hpp"
+#include "net/owner_cache.hpp"
 
 namespace sb::net {
 
 class bridge {
  public:
-  bridge(caf::actor_system& sys, caf::actor registry) : sys_(sys), registry_(std::move(registry)) {}
+  bridge(caf::actor_system& sys, caf::actor registry)
+      : sys_(sys),
+        registry_(std::move(registry)),
+        owners_(std::make_shared<owner_cache>(sys.node())) {}
 
-  // Appends to the stream's owner, found through the registry.
+  // Appends to an order stream's owner (a merchant): straight to it once this node has
+  // resolved it (owner_cache, local_append), else through the registry. `done` gets the
+  // owner's answer: the entry is durable, or an error.
   void append(std::string stream, append_request req,
               std::function<void(caf::expected<append_result>)> done);
   // Long-polls the stream's owner for entries after `after` (or the principal's ack).
@@ -50,6 +56,7 @@ class bridge {
   void closed(const caf::actor& conn);
 
   const caf::actor& registry() const { return registry_; }
+  const owner_cache& owners() const { return *owners_; }
 
   // The cluster: the view always (a static table when alone), the node only with --etcd. Set
   // once by main before serving.
@@ -64,6 +71,7 @@ class bridge {
   caf::actor_system& sys_;
   caf::actor registry_;
   caf::actor outbox_;
+  std::shared_ptr<owner_cache> owners_;  // shared with the exit hooks and pending fallbacks
   std::shared_ptr<cluster::cluster_view> view_;
   cluster::cluster_node* node_ = nullptr;
 };

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "actors/connection.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/local_append.hpp"
 #include "actors/merchant.hpp"
 #include "actors/socket_sink.hpp"
 #include "cluster/registry.hpp"
@@ -795,6 +797,109 @@ TEST_F(MerchantRegistry, StoppingTheRegistryStopsItsOwners) {
   watcher->receive([&](const caf::down_msg& msg) { down = msg.source == m1->address(); },
                    caf::after(1s) >> [] {});
   EXPECT_TRUE(down);
+}
+
+// The answers of local_append callbacks, gathered across CAF threads.
+struct callback_answers {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<caf::expected<append_result>> answers;
+  std::vector<append_request> dropped;
+
+  append_done callback() {
+    return [this](caf::expected<append_result> r) {
+      std::lock_guard guard{mutex};
+      answers.push_back(std::move(r));
+      changed.notify_all();
+    };
+  }
+  local_append::fallback fallback() {
+    return [this](append_request req, append_done) {
+      std::lock_guard guard{mutex};
+      dropped.push_back(std::move(req));
+      changed.notify_all();
+    };
+  }
+  // Waits until `n` answers and drops arrived in all, or 2 s passed.
+  bool wait_for(size_t n) {
+    std::unique_lock lock{mutex};
+    return changed.wait_for(lock, 2s, [&] { return answers.size() + dropped.size() >= n; });
+  }
+};
+
+TEST_F(Merchant, LocalAppendIsAnsweredThroughItsCallbackInSeqOrderWithOtherAppends) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  auto& conn = connection();
+  subscribe(conn, m1, "alice");
+  callback_answers got;
+  caf::anon_send(m1, append_atom::value,
+                 local_append{order_request(order_data(1)), got.callback(), got.fallback()});
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(append(m1, order_data(2)).seq, 2u);
+  caf::anon_send(
+      m1, append_atom::value,
+      local_append{order_request(order_data(2), "key-2"), got.callback(), got.fallback()});
+  ASSERT_TRUE(got.wait_for(2));
+
+  std::lock_guard guard{got.mutex};
+  EXPECT_TRUE(got.dropped.empty());
+  ASSERT_TRUE(got.answers[0]) << sys_->render(got.answers[0].error());
+  EXPECT_EQ(got.answers[0]->seq, 1u);
+  EXPECT_EQ(got.answers[0]->stream, "orders:m1");
+  ASSERT_TRUE(got.answers[1]) << sys_->render(got.answers[1].error());
+  EXPECT_EQ(got.answers[1]->seq, 3u);
+  EXPECT_EQ(seqs_of(receive_pushes(conn, 3)), range(1, 3));
+}
+
+TEST_F(Merchant, LocalAppendOfAnInvalidStatusChangeIsRefusedThroughItsCallback) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  callback_answers got;
+  append_request req;
+  req.kind = "order_status";
+  req.data = R"({"order_id":"nope","status":"accepted","by":"m1"})";
+  caf::anon_send(m1, append_atom::value, local_append{req, got.callback(), got.fallback()});
+  ASSERT_TRUE(got.wait_for(1));
+  std::lock_guard guard{got.mutex};
+  ASSERT_EQ(got.answers.size(), 1u);
+  EXPECT_FALSE(got.answers[0]);
+  EXPECT_EQ(inspect(m1).at("last_seq").to_number<uint64_t>(), 0u);
+}
+
+TEST_F(Merchant, LocalAppendToAStoppedOwnerFallsBackOnceWithTheRequest) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  caf::scoped_actor watcher{*sys_};
+  watcher->monitor(m1);
+  caf::anon_send_exit(m1, caf::exit_reason::user_shutdown);
+  watcher->receive([](const caf::down_msg&) {}, caf::after(2s) >> [] { FAIL(); });
+
+  callback_answers got;
+  caf::anon_send(m1, append_atom::value,
+                 local_append{order_request(order_data(1)), got.callback(), got.fallback()});
+  ASSERT_TRUE(got.wait_for(1));
+  std::this_thread::sleep_for(50ms);  // a second call would come now
+  std::lock_guard guard{got.mutex};
+  EXPECT_TRUE(got.answers.empty());
+  ASSERT_EQ(got.dropped.size(), 1u);
+  EXPECT_EQ(got.dropped[0].data, order_data(1));
+}
+
+TEST(LocalAppend, OnlyTheFirstTakeGetsTheRequestAndThenNothingFallsBack) {
+  int fallbacks = 0;
+  {
+    local_append msg{order_request("{}"), [](caf::expected<append_result>) {},
+                     [&](append_request, append_done) { ++fallbacks; }};
+    local_append copy = msg;
+    append_request req;
+    append_done done;
+    EXPECT_TRUE(copy.take(req, done));
+    EXPECT_EQ(req.data, "{}");
+    EXPECT_TRUE(done);
+    EXPECT_FALSE(msg.take(req, done));
+  }
+  EXPECT_EQ(fallbacks, 0);
 }
 
 }  // namespace
