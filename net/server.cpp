@@ -49,8 +49,16 @@ struct server::impl {
     });
   }
 
+  // Each socket's handlers must not run concurrently. With one io thread the io_context itself
+  // guarantees that; a strand would only add a lock and a queue to every hop onto the socket
+  // (the CAF → asio posts of every push and every HTTP answer).
+  asio::any_io_executor socket_executor() {
+    if (ctx.cfg.node.io_threads == 1) return ioc.get_executor();
+    return asio::make_strand(ioc);
+  }
+
   void accept() {
-    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    acceptor.async_accept(socket_executor(), [this](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
         beast::error_code ignored;
