@@ -14,7 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-caf::behavior idle_owner(caf::event_based_actor*) {
+// Takes an argument: CAF 0.17 dereferences a null tuple for argument-less function actors.
+caf::behavior idle_owner(caf::event_based_actor*, int) {
   return {[](int) {}};
 }
 
@@ -45,7 +46,7 @@ class OwnerCache : public ::testing::Test {
 
 TEST_F(OwnerCache, RemembersALocalOwnerUntilItExits) {
   auto cache = std::make_shared<owner_cache>(sys_.node());
-  auto owner = sys_.spawn(idle_owner);
+  auto owner = sys_.spawn(idle_owner, 0);
   EXPECT_FALSE(cache->find("orders:m1"));
   cache->remember("orders:m1", owner);
   EXPECT_EQ(cache->find("orders:m1"), owner);
@@ -57,7 +58,7 @@ TEST_F(OwnerCache, RemembersALocalOwnerUntilItExits) {
 
 TEST_F(OwnerCache, AnOwnerThatAlreadyExitedIsNotKept) {
   auto cache = std::make_shared<owner_cache>(sys_.node());
-  auto owner = sys_.spawn(idle_owner);
+  auto owner = sys_.spawn(idle_owner, 0);
   stop_and_wait(owner);
   cache->remember("orders:m1", owner);
   EXPECT_FALSE(cache->find("orders:m1"));
@@ -65,8 +66,8 @@ TEST_F(OwnerCache, AnOwnerThatAlreadyExitedIsNotKept) {
 
 TEST_F(OwnerCache, TheExitOfAReplacedOwnerLeavesItsSuccessor) {
   auto cache = std::make_shared<owner_cache>(sys_.node());
-  auto first = sys_.spawn(idle_owner);
-  auto second = sys_.spawn(idle_owner);
+  auto first = sys_.spawn(idle_owner, 0);
+  auto second = sys_.spawn(idle_owner, 0);
   cache->remember("orders:m1", first);
   cache->remember("orders:m1", second);
   stop_and_wait(first);
@@ -78,8 +79,8 @@ TEST_F(OwnerCache, TheExitOfAReplacedOwnerLeavesItsSuccessor) {
 
 TEST_F(OwnerCache, StopsRememberingAtCapacity) {
   auto cache = std::make_shared<owner_cache>(sys_.node(), 1);
-  auto a = sys_.spawn(idle_owner);
-  auto b = sys_.spawn(idle_owner);
+  auto a = sys_.spawn(idle_owner, 0);
+  auto b = sys_.spawn(idle_owner, 0);
   cache->remember("orders:a", a);
   cache->remember("orders:b", b);
   EXPECT_EQ(cache->find("orders:a"), a);
@@ -94,14 +95,14 @@ TEST_F(OwnerCache, OwnersOfAnotherNodeAreNeverKept) {
   ASSERT_TRUE(other);
   ASSERT_NE(*other, sys_.node());
   auto cache = std::make_shared<owner_cache>(*other);
-  auto owner = sys_.spawn(idle_owner);
+  auto owner = sys_.spawn(idle_owner, 0);
   cache->remember("orders:m1", owner);
   EXPECT_FALSE(cache->find("orders:m1"));
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(OwnerCache, AnOwnerMayOutliveTheCache) {
-  auto owner = sys_.spawn(idle_owner);
+  auto owner = sys_.spawn(idle_owner, 0);
   {
     auto cache = std::make_shared<owner_cache>(sys_.node());
     cache->remember("orders:m1", owner);
