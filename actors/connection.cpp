@@ -96,6 +96,18 @@ void with_owner(self_ptr self, const connection_deps& deps, const std::string& k
             });
 }
 
+// Order streams whose owner runs on this node write to the socket themselves (push_port.hpp).
+// Chat streams keep the path through this actor: their owners' other frames to the connection
+// (queue events) must stay in order with the pushes.
+bool writes_directly(self_ptr self, const std::string& stream, const caf::actor& owner) {
+  return owner.node() == self->node() && stream.starts_with(orders_stream(""));
+}
+
+// The last seq this connection's socket got of the stream, by either path.
+uint64_t sent_of(const stream_link& l) {
+  return l.port ? std::max(l.sent, l.port->sent.load(std::memory_order_acquire)) : l.sent;
+}
+
 // Resolves the stream's owner and subscribes this connection, resuming after `resume`. An owner
 // that cannot be found now (its node is down, its partition is moving) is an error frame and
 // a retry later: the socket stays open and the stream resumes where it stopped.
@@ -110,8 +122,16 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
             l.unavailable = false;
             self->monitor(owner);
             l.owner = owner;
-            self->send(owner, subscribe_atom::value, caf::actor_cast<caf::actor>(self), st.who.sub,
-                       resume, has_resume, st.who.role);
+            auto me = caf::actor_cast<caf::actor>(self);
+            if (writes_directly(self, stream, owner)) {
+              l.port = std::make_shared<push_port>(st.sink, std::max(l.sent, resume));
+              self->send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
+                         st.who.role, l.port);
+            } else {
+              l.port = nullptr;
+              self->send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
+                         st.who.role);
+            }
             if (l.early_ack)
               self->send(owner, ack_atom::value, st.who.sub, std::exchange(l.early_ack, 0));
           },
@@ -326,6 +346,7 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
     for (auto& l : st.links)
       if (l.owner && l.owner.address() == msg.source) {
         l.owner = nullptr;
+        l.sent = sent_of(l);
         return subscribe(self, deps, l.stream, l.sent, true);
       }
   });
@@ -359,7 +380,9 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
       [self, deps](resubscribe_atom, const std::string& stream) {
         if (!reads(self, stream)) return;
         auto& l = link(self, stream);
-        if (!l.owner) subscribe(self, deps, stream, l.sent, l.sent > 0);
+        if (l.owner) return;
+        l.sent = sent_of(l);
+        subscribe(self, deps, stream, l.sent, l.sent > 0);
       },
       [self, deps](rejoin_atom) {
         if (!self->state.chat || !self->state.chat->pool) join_pool(self, deps);

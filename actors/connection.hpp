@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/push_port.hpp"
 #include "actors/socket_sink.hpp"
 #include "codec/jwt.hpp"
 #include "codec/metrics.hpp"
@@ -33,7 +34,8 @@ struct connection_deps {
 struct stream_link {
   std::string stream;
   caf::actor owner;          // once resolved
-  uint64_t sent = 0;         // last seq sent to the socket
+  uint64_t sent = 0;         // last seq sent to the socket through this actor
+  push_port_ptr port;        // a local owner writes to the socket itself (push_port.hpp)
   uint64_t early_ack = 0;    // acked before the owner was found
   bool unavailable = false;  // its owner cannot be reached right now (one error frame sent)
 };

@@ -58,10 +58,17 @@ durable_stream::~durable_stream() {
 caf::message_handler durable_stream::handlers() {
   return {
       [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
-             bool has_resume) { subscribe(std::move(conn), principal, resume, has_resume, ""); },
+             bool has_resume) {
+        subscribe(std::move(conn), principal, resume, has_resume, "", nullptr);
+      },
       [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
              bool has_resume, const std::string& role) {
-        subscribe(std::move(conn), principal, resume, has_resume, role);
+        subscribe(std::move(conn), principal, resume, has_resume, role, nullptr);
+      },
+      // From a connection on this node (connection.cpp): pushes go straight to its socket.
+      [this](subscribe_atom, caf::actor conn, const std::string& principal, uint64_t resume,
+             bool has_resume, const std::string& role, push_port_ptr& port) {
+        subscribe(std::move(conn), principal, resume, has_resume, role, std::move(port));
       },
       [this](unsubscribe_atom, const caf::actor& conn) {
         auto it = subscribers_.find(conn.address());
@@ -260,11 +267,12 @@ void durable_stream::fail_pending(const std::string& error) {
 }
 
 void durable_stream::subscribe(caf::actor conn, const std::string& principal, uint64_t resume,
-                               bool has_resume, const std::string& role) {
+                               bool has_resume, const std::string& role, push_port_ptr port) {
   const auto addr = conn.address();
   if (!subscribers_.count(addr)) self_->monitor(conn);
   auto& sub = subscribers_[addr];
   sub.conn = std::move(conn);
+  sub.port = std::move(port);
   sub.principal = principal;
   sub.role = role;
   sub.delivered = std::min(has_resume ? resume : acked(principal), durable_seq_);
@@ -280,8 +288,19 @@ void durable_stream::broadcast(const frame_ptr& frame, std::string_view role,
                                std::string_view except) {
   for (auto& [addr, sub] : subscribers_) {
     if ((!role.empty() && sub.role != role) || sub.principal == except) continue;
-    self_->send(sub.conn, frame_batch{stream_, sub.delivered, {frame}});
+    deliver(sub, {frame}, sub.delivered);
   }
+}
+
+void durable_stream::deliver(subscriber& sub, std::vector<frame_ptr> frames, uint64_t last_seq) {
+  if (!sub.port) {
+    self_->send(sub.conn, frame_batch{stream_, last_seq, std::move(frames)});
+    return;
+  }
+  // A socket already closed drops them; its connection's down message removes the subscriber.
+  if (auto sink = sub.port->sink.lock()) sink->send(std::move(frames));
+  if (last_seq > sub.port->sent.load(std::memory_order_relaxed))
+    sub.port->sent.store(last_seq, std::memory_order_release);
 }
 
 uint64_t durable_stream::acked(const std::string& principal) {
@@ -325,7 +344,7 @@ void durable_stream::pump(subscriber& sub) {
     sub.delivered += frames.size();
     deps_.metrics->entries_pushed.fetch_add(frames.size(), std::memory_order_relaxed);
     if (sub.unacked_since == clock::time_point{}) sub.unacked_since = clock::now();
-    self_->send(sub.conn, frame_batch{stream_, sub.delivered, std::move(frames)});
+    deliver(sub, std::move(frames), sub.delivered);
   }
   if (sub.delivered >= floor) sub.explicit_resume = false;
 }

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/push_port.hpp"
 #include "codec/metrics.hpp"
 #include "config/config.hpp"
 #include "storage/group_commit.hpp"
@@ -91,6 +92,7 @@ class durable_stream {
   using clock = std::chrono::steady_clock;
   struct subscriber {
     caf::actor conn;
+    push_port_ptr port;  // set: a local connection's socket, written directly
     std::string principal;
     std::string role;
     uint64_t delivered = 0;
@@ -131,7 +133,9 @@ class durable_stream {
   };
 
   void subscribe(caf::actor conn, const std::string& principal, uint64_t resume, bool has_resume,
-                 const std::string& role);
+                 const std::string& role, push_port_ptr port);
+  // Hands frames to the subscriber's socket: directly through its port, else to its actor.
+  void deliver(subscriber& sub, std::vector<frame_ptr> frames, uint64_t last_seq);
   void ack(const std::string& principal, uint64_t seq);
   void poll(const std::string& principal, const std::string& role, uint64_t after, bool has_after,
             uint32_t timeout_ms, caf::response_promise rp);

@@ -670,6 +670,28 @@ class MerchantConnection : public Merchant {
   std::vector<caf::actor> connections_;
 };
 
+TEST_F(MerchantConnection, ALocalSubscriberWithAPortGetsPushesOnItsSocketNotThroughItsActor) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  append_range(m1, 1, 2);
+  auto& conn = connection();
+  auto port = std::make_shared<push_port>(std::weak_ptr<socket_sink>(socket_), 0);
+  conn->send(m1, subscribe_atom::value, handle(conn), std::string("alice"), uint64_t{0}, false,
+             std::string("merchant"), port);
+  append_range(m1, 3, 3);
+  EXPECT_EQ(push_seqs(socket_->wait_for(3)), range(1, 3));
+  expect_no_pushes(conn);
+  EXPECT_EQ(port->sent.load(), 3u);
+
+  // Resubscribing from the port's seq (as after an owner restart) repeats nothing.
+  auto again = std::make_shared<push_port>(std::weak_ptr<socket_sink>(socket_), 3);
+  conn->send(m1, subscribe_atom::value, handle(conn), std::string("alice"), uint64_t{3}, true,
+             std::string("merchant"), again);
+  append_range(m1, 4, 4);
+  EXPECT_EQ(push_seqs(socket_->wait_for(4)), range(1, 4));
+  EXPECT_EQ(again->sent.load(), 4u);
+}
+
 TEST_F(MerchantConnection, HelloReplaysThenStreamsLiveAndForwardsAcks) {
   start();
   auto m1 = spawn_merchant("m1");
