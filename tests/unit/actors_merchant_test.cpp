@@ -396,9 +396,10 @@ TEST_F(Merchant, UnackedEntriesAreRedeliveredAfterTheAckTimeout) {
   auto m1 = spawn_merchant("m1");
   auto& conn = connection();
   subscribe(conn, m1, "alice");
+  // Before the appends: the owner pushes (and starts the ack clock) before it answers them.
+  auto sent_at = std::chrono::steady_clock::now();
   auto r1 = append(m1, order_data(1));
   auto r2 = append(m1, order_data(2));
-  auto sent_at = std::chrono::steady_clock::now();
   auto first = receive_pushes(conn, 2);
   ASSERT_EQ(seqs_of(first), range(1, 2));
 
