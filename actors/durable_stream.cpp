@@ -103,6 +103,7 @@ caf::message_handler durable_stream::handlers() {
         polls_.erase(it);
       },
       [this](flush_atom) { flush(); },
+      [this](caller_expiry_atom) { expire_callers(); },
       [this](durable_atom, uint64_t first, uint64_t last, const std::string& error) {
         on_durable(first, last, error);
       },
@@ -138,6 +139,31 @@ void durable_stream::append(append_request req, append_callback done) {
 
 void durable_stream::append_for_caller(append_request req, append_callback done) {
   append_for(std::move(req), caller_callback{std::move(done)});
+  if (!caller_expiry_scheduled_) schedule_caller_expiry(caller_append_timeout);
+}
+
+void durable_stream::schedule_caller_expiry(clock::duration after) {
+  caller_expiry_scheduled_ = true;
+  self_->delayed_send(self_, after, caller_expiry_atom::value);
+}
+
+void durable_stream::expire_callers() {
+  caller_expiry_scheduled_ = false;
+  const auto now = clock::now();
+  bool waiting = false;
+  for (auto* q : {&in_flight_, &unflushed_})
+    for (auto& p : *q)
+      for (auto* ws : {&p.waiters, &p.duplicates})
+        for (auto& w : *ws) {
+          auto* caller = std::get_if<caller_callback>(&w);
+          if (!caller || !caller->done) continue;
+          if (now - p.received >= caller_append_timeout)
+            answer(w, caf::make_error(caf::sec::request_timeout));
+          else
+            waiting = true;
+        }
+  // Checked again a quarter of the timeout later: answered within 1.25 × the timeout.
+  if (waiting) schedule_caller_expiry(caller_append_timeout / 4);
 }
 
 void durable_stream::append_for(append_request req, waiter rp) {

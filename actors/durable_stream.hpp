@@ -36,6 +36,11 @@ struct stream_deps {
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using caller_expiry_atom = caf::atom_constant<caf::atom("cexpiry")>;
+// How long a caller_callback append may wait to become durable (a replica set being switched,
+// a stalled disk) before it is answered request_timeout, as a CAF request would be; the entry
+// may still become durable later, so the client retries with its Idempotency-Key.
+inline constexpr auto caller_append_timeout = std::chrono::seconds(10);
 
 class durable_stream {
  public:
@@ -153,6 +158,9 @@ class durable_stream {
   frame_ptr encode(const storage::stored_entry& e, bool redacted) const;
   void answer_poll(poll_waiter& w);
   void fail_pending(const std::string& error);
+  // Answers the callers waiting longer than caller_append_timeout; one timer per owner.
+  void expire_callers();
+  void schedule_caller_expiry(std::chrono::steady_clock::duration after);
 
   caf::event_based_actor* self_;
   std::string stream_;
@@ -161,6 +169,7 @@ class durable_stream {
   uint64_t durable_seq_ = 0;   // last seq synced to disk
   bool flush_scheduled_ = false;
   bool tick_scheduled_ = false;
+  bool caller_expiry_scheduled_ = false;
   bool failed_ = false;
   std::deque<pending_append> unflushed_;                    // appended, not yet submitted
   std::deque<pending_append> in_flight_;                    // submitted, not yet durable
