@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
-    deps.serves = [view](uint16_t p) { return view->serves(p); };
+    deps.serves = [view](sb::partition_id p) { return view->serves(p.value()); };
     if (!clustered) metrics.cluster_partitions_served = sb::partition_count;
     // The outbox reloads pending deliveries now; it finds channel settings once it has the
     // registry, whose owners in turn hand it new deliveries.

@@ -217,13 +217,15 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         self->state.timer_at = 0;
         dispatch(self, deps);
       },
-      [self, deps](cluster::acquire_atom, uint16_t p) {
-        for (auto& record : deps.store->outbox([p](uint16_t q) { return q == p; }))
+      [self, deps](cluster::acquire_atom, uint16_t value) {
+        const partition_id p{value};
+        for (auto& record : deps.store->outbox([p](partition_id q) { return q == p; }))
           admit(self, make_item(std::move(record)));
         update_gauges(self, deps);
         dispatch(self, deps);
       },
-      [self, deps](cluster::release_atom, uint16_t p) {
+      [self, deps](cluster::release_atom, uint16_t value) {
+        const partition_id p{value};
         // The partition moved with its records: the new owner sends them. One in flight here
         // may still arrive (at-least-once); its result is then not written (finish ignores it).
         auto& st = self->state;

@@ -154,15 +154,15 @@ void cluster_node::on_partition(uint16_t p) {
   if (r && r->owner == view_->self()) {
     // The storage fence: serve only the epoch our own records are at. A partition's first
     // epoch starts empty everywhere, so it may be taken without records.
-    uint64_t fence = deps_.store->partition_epoch(p);
+    uint64_t fence = deps_.store->partition_epoch(partition_id{p});
     if (fence != r->epoch && fence == 0 && r->epoch == 1) {
-      if (auto err = deps_.store->set_partition_epoch(p, 1); err.empty()) fence = 1;
+      if (auto err = deps_.store->set_partition_epoch(partition_id{p}, 1); err.empty()) fence = 1;
     }
     // A takeover made this node the owner: it was sealed at exactly this epoch, with the
     // furthest tail of the sealed replicas (cluster/takeover.hpp).
     if (fence != r->epoch && r->state == "serving" &&
-        deps_.store->replica(p).sealed_epoch == r->epoch) {
-      if (auto err = deps_.store->set_partition_epoch(p, r->epoch); err.empty()) {
+        deps_.store->replica(partition_id{p}).sealed_epoch == r->epoch) {
+      if (auto err = deps_.store->set_partition_epoch(partition_id{p}, r->epoch); err.empty()) {
         fence = r->epoch;
         log("partition " + std::to_string(p) + ": serving it at epoch " + std::to_string(fence) +
             " after a takeover");

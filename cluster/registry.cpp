@@ -117,7 +117,7 @@ void owner_stopped(self_ptr self, const caf::actor_addr& source) {
   if (auto owner = st.owners.find(it->second);
       owner != st.owners.end() && owner->second.address() == source)
     st.owners.erase(owner);
-  const uint16_t p = partition_of(it->second);
+  const partition_id p = partition_of(it->second);
   st.streams_by_owner.erase(it);
   if (auto seal = st.seals.find(p); seal != st.seals.end() && --seal->second.remaining == 0) {
     seal->second.done.deliver(true);
@@ -125,7 +125,7 @@ void owner_stopped(self_ptr self, const caf::actor_addr& source) {
   }
 }
 
-caf::result<bool> seal(self_ptr self, uint16_t p) {
+caf::result<bool> seal(self_ptr self, partition_id p) {
   auto& st = self->state;
   size_t stopping = 0;
   for (auto& [key, owner] : st.owners)
@@ -271,7 +271,8 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
       [self, view](hello_atom, const std::string& node, caf::actor peer) {
         add_peer(self, view, node, std::move(peer));
       },
-      [self](seal_atom, uint16_t p) { return seal(self, p); },
+      // The partition crosses the wire as its bare value (no CAF type to announce).
+      [self](seal_atom, uint16_t p) { return seal(self, partition_id{p}); },
       [self](connected_atom, caf::actor conn, const std::string& principal) {
         self->monitor(conn);
         self->state.principal_by_connection[conn.address()] = principal;

@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include "base/ids.hpp"
 #include "cluster/cluster_view.hpp"
 
 namespace sb::cluster {
@@ -56,7 +57,7 @@ struct registry_state {
     size_t remaining = 0;
     caf::response_promise done;
   };
-  std::map<uint16_t, seal> seals;
+  std::map<partition_id, seal> seals;
   caf::actor sink;        // this node's replica_sink: takes peers' replication messages
   caf::actor replicator;  // told of every peer registry that connects or goes away
   static inline const char* name = "sb.registry";
