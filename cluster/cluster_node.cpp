@@ -65,8 +65,8 @@ cluster_node::~cluster_node() {
 
 std::string cluster_node::start() {
   const auto& c = deps_.cfg->cluster;
-  auto published =
-      deps_.sys->middleman().publish(deps_.registry, c.listen_port, c.listen_host.c_str(), true);
+  auto published = deps_.sys->middleman().publish(caf::actor_cast<caf::actor>(deps_.registry),
+                                                  c.listen_port, c.listen_host.c_str(), true);
   if (!published)
     return "cannot listen for nodes on " + c.listen_host + ":" + std::to_string(c.listen_port) +
            ": " + deps_.sys->render(published.error());
@@ -76,7 +76,8 @@ std::string cluster_node::start() {
   replicator_ = deps_.sys->spawn(
       replicator,
       replicator_deps{
-          view_, deps_.store, deps_.cfg->auth.secret, deps_.registry, copies_.get(), deps_.metrics,
+          view_, deps_.store, deps_.cfg->auth.secret, caf::actor_cast<caf::actor>(deps_.registry),
+          copies_.get(), deps_.metrics,
           [this](uint16_t p, int64_t mod_revision, partition_record next, caf::actor reply_to) {
             copies_->run([this, p, mod_revision, next = std::move(next), reply_to] {
               switch_replicas(p, mod_revision, next, reply_to);
