@@ -127,20 +127,20 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     sb::stream_deps deps{store.get(), &commit, &settings, &metrics};
-    deps.serves = [view](uint16_t p) { return view->serves(p); };
+    deps.serves = [view](sb::partition_id p) { return view->serves(p.value()); };
     if (!clustered) metrics.cluster_partitions_served = sb::partition_count;
     // The outbox reloads pending deliveries now; it finds channel settings once it has the
     // registry, whose owners in turn hand it new deliveries.
     auto outbox = sys.spawn(sb::outbox, deps, &wechat_tokens);
-    deps.outbox = outbox;
+    deps.outbox = caf::actor_cast<caf::actor>(outbox);
     auto registry = sys.spawn(sb::cluster::registry, owner_factory(deps), view);
     caf::anon_send(outbox, registry);
     auto janitor = sys.spawn<caf::detached>(
         sb::janitor, store.get(), std::chrono::milliseconds(std::chrono::minutes(10)), deps.serves);
     auto trimmer = sys.spawn<caf::detached>(sb::memory_trimmer, std::chrono::milliseconds(10000),
                                             size_t{32} << 20);
-    sb::net::bridge actors(sys, registry);
-    actors.set_outbox(outbox);
+    sb::net::bridge actors(sys, caf::actor_cast<caf::actor>(registry));
+    actors.set_outbox(deps.outbox);
     std::unique_ptr<sb::cluster::cluster_node> node;
     {
       sb::net::server server(settings, metrics, actors);
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
         // Joined once the HTTP port is known: other nodes send handoffs to it.
         node = std::make_unique<sb::cluster::cluster_node>(
             view, sb::cluster::cluster_node::deps{
-                      &sys, registry, outbox, store.get(), &commit, &settings,
+                      &sys, registry, deps.outbox, store.get(), &commit, &settings,
                       settings.node.listen_host + ":" + std::to_string(server.port()), &metrics});
         err = node->start();
       }

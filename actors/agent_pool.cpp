@@ -289,7 +289,7 @@ chat::strategy strategy_for(const config::settings& cfg, const std::string& merc
   std::string name = cfg.routing.strategy;
   for (const auto& [m, s] : cfg.routing.strategies)
     if (m == merchant) name = s;
-  return chat::parse_strategy(name).value_or(chat::strategy::weighted_least_load);
+  return parse_routing_strategy(name).value_or(routing_strategy::weighted_least_load);
 }
 
 }  // namespace
@@ -311,7 +311,7 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
   st.merchant = merchant;
   st.registry = std::move(registry);
   const auto strategy = strategy_for(*deps.cfg, merchant);
-  st.strategy = strategy == chat::strategy::round_robin ? "round_robin" : "weighted_least_load";
+  st.strategy = to_string(strategy);
   st.router = std::make_unique<chat::router>(strategy);
   for (const auto& a : deps.cfg->chat.agents)
     if (a.merchant == merchant) st.router->enrol(a.id, a.weight, a.max_concurrent, now());

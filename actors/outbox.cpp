@@ -16,7 +16,7 @@ namespace sb {
 namespace {
 
 namespace json = boost::json;
-using self_ptr = caf::stateful_actor<outbox_state>*;
+using self_ptr = outbox_actor::stateful_pointer<outbox_state>;
 using channels::delivery_status;
 constexpr auto lookup_timeout = std::chrono::seconds(5);
 
@@ -192,8 +192,8 @@ json::object describe(const outbox_item& item, bool in_flight) {
 
 }  // namespace
 
-caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
-                     channels::wechat_token_cache* tokens) {
+outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> self,
+                                   stream_deps deps, channels::wechat_token_cache* tokens) {
   auto& st = self->state;
   // Only the partitions this node serves: another node sends the rest (a clustered node
   // serves none yet and loads each partition as it acquires it).
@@ -203,7 +203,7 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         self->spawn<caf::detached + caf::linked>(outbox_sender, deps.cfg, tokens));
   update_gauges(self, deps);
   return {
-      [self, deps](caf::actor registry) {
+      [self, deps](cluster::registry_actor registry) {
         self->state.registry = std::move(registry);
         dispatch(self, deps);
       },
@@ -217,13 +217,15 @@ caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
         self->state.timer_at = 0;
         dispatch(self, deps);
       },
-      [self, deps](cluster::acquire_atom, uint16_t p) {
-        for (auto& record : deps.store->outbox([p](uint16_t q) { return q == p; }))
+      [self, deps](cluster::acquire_atom, uint16_t value) {
+        const partition_id p{value};
+        for (auto& record : deps.store->outbox([p](partition_id q) { return q == p; }))
           admit(self, make_item(std::move(record)));
         update_gauges(self, deps);
         dispatch(self, deps);
       },
-      [self, deps](cluster::release_atom, uint16_t p) {
+      [self, deps](cluster::release_atom, uint16_t value) {
+        const partition_id p{value};
         // The partition moved with its records: the new owner sends them. One in flight here
         // may still arrive (at-least-once); its result is then not written (finish ignores it).
         auto& st = self->state;

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "actors/durable_stream.hpp"
+#include "actors/outbox_actor.hpp"
 #include "actors/outbox_queue.hpp"
 #include "channels/wechat_outbound.hpp"
+#include "cluster/registry_actor.hpp"
 
 namespace sb {
 
@@ -31,13 +33,13 @@ struct outbox_state {
   std::set<std::string> sending;             // ids of the deliveries in flight
   size_t failed = 0;
   std::vector<caf::actor> idle_senders;
-  caf::actor registry;
+  cluster::registry_actor registry;
   int64_t timer_at = 0;  // wall ms of the next scheduled tick, 0 if none
   static inline const char* name = "sb.outbox";
 };
 
 // Messages:
-//   (caf::actor registry)                                   once, from main: where channel
+//   (cluster::registry_actor registry)                      once, from main: where channel
 //        settings owners are found; deliveries wait for it
 //   (outbox_atom, id, stream, seq, created_ms, payload)     a new durable delivery
 //   (list_atom, merchant)                                   -> std::string JSON of pending and
@@ -48,7 +50,8 @@ struct outbox_state {
 //   (inspect_atom)                                          -> std::string JSON summary
 //   (cluster::acquire_atom, uint16_t p) / (release_atom, p)  this node started / stopped
 //        serving partition p: load its deliveries / forget them (the new owner sends them)
-caf::behavior outbox(caf::stateful_actor<outbox_state>* self, stream_deps deps,
-                     channels::wechat_token_cache* tokens);
+// The interface: actors/outbox_actor.hpp.
+outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> self,
+                                   stream_deps deps, channels::wechat_token_cache* tokens);
 
 }  // namespace sb

@@ -4,12 +4,6 @@
 
 namespace sb::chat {
 
-std::optional<strategy> parse_strategy(std::string_view name) {
-  if (name == "weighted_least_load") return strategy::weighted_least_load;
-  if (name == "round_robin") return strategy::round_robin;
-  return std::nullopt;
-}
-
 router::router(strategy s) : strategy_(s) {}
 
 void router::set_strategy(strategy s) {

@@ -14,13 +14,12 @@
 #include <variant>
 #include <vector>
 
+#include "base/ids.hpp"
+
 namespace sb::chat {
 
 enum class presence { online, away, offline };
-enum class strategy { weighted_least_load, round_robin };
-
-// "weighted_least_load" | "round_robin"; nullopt for anything else.
-std::optional<strategy> parse_strategy(std::string_view name);
+using strategy = routing_strategy;
 
 using time_point = std::chrono::steady_clock::time_point;
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/ids.hpp"
+
 namespace sb {
 
 // Fixed for the life of a data directory: changing it re-keys every record.
@@ -19,8 +21,8 @@ inline uint64_t fnv1a64(std::string_view s) {
   return h;
 }
 
-inline uint16_t partition_of(std::string_view stream) {
-  return static_cast<uint16_t>(fnv1a64(stream) % partition_count);
+inline partition_id partition_of(std::string_view stream) {
+  return partition_id{static_cast<uint16_t>(fnv1a64(stream) % partition_count)};
 }
 
 }  // namespace sb

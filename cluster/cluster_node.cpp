@@ -65,8 +65,8 @@ cluster_node::~cluster_node() {
 
 std::string cluster_node::start() {
   const auto& c = deps_.cfg->cluster;
-  auto published =
-      deps_.sys->middleman().publish(deps_.registry, c.listen_port, c.listen_host.c_str(), true);
+  auto published = deps_.sys->middleman().publish(caf::actor_cast<caf::actor>(deps_.registry),
+                                                  c.listen_port, c.listen_host.c_str(), true);
   if (!published)
     return "cannot listen for nodes on " + c.listen_host + ":" + std::to_string(c.listen_port) +
            ": " + deps_.sys->render(published.error());
@@ -76,7 +76,8 @@ std::string cluster_node::start() {
   replicator_ = deps_.sys->spawn(
       replicator,
       replicator_deps{
-          view_, deps_.store, deps_.cfg->auth.secret, deps_.registry, copies_.get(), deps_.metrics,
+          view_, deps_.store, deps_.cfg->auth.secret, caf::actor_cast<caf::actor>(deps_.registry),
+          copies_.get(), deps_.metrics,
           [this](uint16_t p, int64_t mod_revision, partition_record next, caf::actor reply_to) {
             copies_->run([this, p, mod_revision, next = std::move(next), reply_to] {
               switch_replicas(p, mod_revision, next, reply_to);
@@ -154,15 +155,15 @@ void cluster_node::on_partition(uint16_t p) {
   if (r && r->owner == view_->self()) {
     // The storage fence: serve only the epoch our own records are at. A partition's first
     // epoch starts empty everywhere, so it may be taken without records.
-    uint64_t fence = deps_.store->partition_epoch(p);
+    uint64_t fence = deps_.store->partition_epoch(partition_id{p});
     if (fence != r->epoch && fence == 0 && r->epoch == 1) {
-      if (auto err = deps_.store->set_partition_epoch(p, 1); err.empty()) fence = 1;
+      if (auto err = deps_.store->set_partition_epoch(partition_id{p}, 1); err.empty()) fence = 1;
     }
     // A takeover made this node the owner: it was sealed at exactly this epoch, with the
     // furthest tail of the sealed replicas (cluster/takeover.hpp).
     if (fence != r->epoch && r->state == "serving" &&
-        deps_.store->replica(p).sealed_epoch == r->epoch) {
-      if (auto err = deps_.store->set_partition_epoch(p, r->epoch); err.empty()) {
+        deps_.store->replica(partition_id{p}).sealed_epoch == r->epoch) {
+      if (auto err = deps_.store->set_partition_epoch(partition_id{p}, r->epoch); err.empty()) {
         fence = r->epoch;
         log("partition " + std::to_string(p) + ": serving it at epoch " + std::to_string(fence) +
             " after a takeover");

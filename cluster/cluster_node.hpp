@@ -19,6 +19,7 @@
 #include "cluster/handoff.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/partition_copy.hpp"
+#include "cluster/registry_actor.hpp"
 #include "cluster/takeover.hpp"
 #include "config/config.hpp"
 
@@ -28,7 +29,7 @@ class cluster_node {
  public:
   struct deps {
     caf::actor_system* sys = nullptr;
-    caf::actor registry;
+    registry_actor registry;
     caf::actor outbox;  // told when this node starts or stops serving a partition
     storage::stream_store* store = nullptr;
     storage::group_commit* commit = nullptr;

@@ -80,7 +80,7 @@ class cluster_view {
   bool clustered() const { return clustered_; }
 
   route route_of(uint16_t p) const;
-  route route_of_key(std::string_view key) const { return route_of(partition_of(key)); }
+  route route_of_key(std::string_view key) const { return route_of(partition_of(key).value()); }
 
   // Replaced by the membership watch.
   void set_partition(uint16_t p, std::optional<partition_record> r);

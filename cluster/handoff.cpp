@@ -129,7 +129,7 @@ void handoff::move(uint16_t p) {
   }
   // Still a copy of the new owner's: the records stay, and its rounds continue from them.
   if (!next.keeps_copy(view_->self()))
-    if (auto err = deps_.store->drop_partition(p); !err.empty())
+    if (auto err = deps_.store->drop_partition(partition_id{p}); !err.empty())
       log("partition " + std::to_string(p) + ": dropping the moved records failed: " + err);
   view_->set_sealed(p, false);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -169,7 +169,7 @@ partition_copy::answer handoff::receive(const partition_copy::chunk_params& c,
           409, R"({"error":"conflict","message":"no such move to this node"})"};
     return std::nullopt;
   };
-  auto fence = [&] { return deps_.store->set_partition_epoch(p, c.epoch); };
+  auto fence = [&] { return deps_.store->set_partition_epoch(partition_id{p}, c.epoch); };
   return partition_copy::receive(*deps_.store, deps_.secret, c, signature, body, admit, fence);
 }
 

@@ -22,6 +22,7 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/etcd_client.hpp"
 #include "cluster/partition_copy.hpp"
+#include "cluster/registry_actor.hpp"
 #include "codec/metrics.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/stream_store.hpp"
@@ -32,7 +33,7 @@ class handoff {
  public:
   struct deps {
     caf::actor_system* sys = nullptr;
-    caf::actor registry;
+    registry_actor registry;
     storage::stream_store* store = nullptr;
     storage::group_commit* commit = nullptr;
     std::string prefix;

@@ -36,10 +36,11 @@ std::string send(const storage::stream_store& store, const std::string& secret,
                  storage::replica_state& sent) {
   std::vector<std::string> chunks(1);
   try {
-    sent = store.export_partition(p, [&](std::string_view key, std::string_view value) {
-      if (chunks.back().size() > chunk_bytes) chunks.emplace_back();
-      storage::op_codec::append(chunks.back(), key, value);
-    });
+    sent =
+        store.export_partition(partition_id{p}, [&](std::string_view key, std::string_view value) {
+          if (chunks.back().size() > chunk_bytes) chunks.emplace_back();
+          storage::op_codec::append(chunks.back(), key, value);
+        });
   } catch (const std::exception& e) {
     return std::string("export: ") + e.what();
   }
@@ -85,8 +86,8 @@ answer receive(storage::stream_store& store, const std::string& secret, const ch
     }
   }
   if (!ops) return {400, R"({"error":"bad_request","message":"malformed chunk"})"};
-  if (auto err =
-          store.import_partition(c.partition, records, c.reset, c.last ? &c.position : nullptr);
+  if (auto err = store.import_partition(partition_id{c.partition}, records, c.reset,
+                                        c.last ? &c.position : nullptr);
       !err.empty())
     return {503, R"({"error":"unavailable","message":"storage failed"})"};
   if (c.last && finish)

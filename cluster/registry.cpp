@@ -12,7 +12,7 @@ namespace sb::cluster {
 namespace {
 
 namespace json = boost::json;
-using self_ptr = caf::stateful_actor<registry_state>*;
+using self_ptr = registry_actor::stateful_pointer<registry_state>;
 constexpr auto peer_timeout = std::chrono::seconds(3);
 constexpr auto gather_timeout = std::chrono::seconds(2);
 
@@ -92,7 +92,8 @@ void add_peer(self_ptr self, const std::shared_ptr<cluster_view>& view, const st
     self->demonitor(it->second);
   }
   self->monitor(peer);
-  if (self->state.replicator) self->send(self->state.replicator, rpeer_atom::value, node, peer);
+  // anon_send: a typed actor may send() only to typed ones; no answer is wanted.
+  if (self->state.replicator) caf::anon_send(self->state.replicator, rpeer_atom::value, node, peer);
   peers[node] = std::move(peer);
   if (view) view->set_peer_connected(node, true);
 }
@@ -104,7 +105,7 @@ void forget_peer(self_ptr self, const std::shared_ptr<cluster_view>& view,
     if (it->second.address() == source) {
       if (view) view->set_peer_connected(it->first, false);
       if (self->state.replicator)
-        self->send(self->state.replicator, rpeer_atom::value, it->first, caf::actor{});
+        caf::anon_send(self->state.replicator, rpeer_atom::value, it->first, caf::actor{});
       peers.erase(it);
       return;
     }
@@ -117,7 +118,7 @@ void owner_stopped(self_ptr self, const caf::actor_addr& source) {
   if (auto owner = st.owners.find(it->second);
       owner != st.owners.end() && owner->second.address() == source)
     st.owners.erase(owner);
-  const uint16_t p = partition_of(it->second);
+  const partition_id p = partition_of(it->second);
   st.streams_by_owner.erase(it);
   if (auto seal = st.seals.find(p); seal != st.seals.end() && --seal->second.remaining == 0) {
     seal->second.done.deliver(true);
@@ -125,7 +126,7 @@ void owner_stopped(self_ptr self, const caf::actor_addr& source) {
   }
 }
 
-caf::result<bool> seal(self_ptr self, uint16_t p) {
+caf::result<bool> seal(self_ptr self, partition_id p) {
   auto& st = self->state;
   size_t stopping = 0;
   for (auto& [key, owner] : st.owners)
@@ -205,15 +206,16 @@ caf::result<std::vector<std::string>> gather(self_ptr self,
 }
 
 // Hands a replication message to `to` (this node's sink, or a peer registry that hands it to
-// its own); the answer goes straight back to the asker.
-template <class... Ts>
-void hand_over(self_ptr self, const caf::actor& to, Ts&&... xs) {
+// its own); the answer, of types `Out`, goes straight back to the asker.
+template <class... Out, class... Ts>
+caf::delegated<Out...> hand_over(self_ptr self, const caf::actor& to, Ts&&... xs) {
   if (!to) {
     self->make_response_promise().deliver(
         make_cluster_error(cluster_errc::owner_unavailable, "replica node not reachable"));
-    return;
+    return {};
   }
   self->delegate(to, std::forward<Ts>(xs)...);
+  return {};
 }
 
 caf::actor node_sink(self_ptr self, const std::shared_ptr<cluster_view>& view,
@@ -230,8 +232,8 @@ std::string kind_of_key(std::string_view key) {
   return parsed ? std::string(info_of(parsed->kind).name) : std::string();
 }
 
-caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory,
-                       std::shared_ptr<cluster_view> view) {
+registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
+                                       owner_factory factory, std::shared_ptr<cluster_view> view) {
   // An owner that stops (idle, sealed, or failed storage) is forgotten; the next resolve
   // respawns it and the new owner reloads the stream's state from storage. A peer registry
   // that goes down is a lost node: its partitions answer owner_unavailable until it is back.
@@ -265,13 +267,14 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
       },
       [self](count_atom) { return self->state.owners.size(); },
       [self, view](dialed_atom, const std::string& node, caf::actor peer) {
-        self->send(peer, hello_atom::value, self_node(view), caf::actor_cast<caf::actor>(self));
+        caf::anon_send(peer, hello_atom::value, self_node(view), caf::actor_cast<caf::actor>(self));
         add_peer(self, view, node, std::move(peer));
       },
       [self, view](hello_atom, const std::string& node, caf::actor peer) {
         add_peer(self, view, node, std::move(peer));
       },
-      [self](seal_atom, uint16_t p) { return seal(self, p); },
+      // The partition crosses the wire as its bare value (no CAF type to announce).
+      [self](seal_atom, uint16_t p) { return seal(self, partition_id{p}); },
       [self](connected_atom, caf::actor conn, const std::string& principal) {
         self->monitor(conn);
         self->state.principal_by_connection[conn.address()] = principal;
@@ -283,23 +286,29 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory 
         self->state.sink = std::move(sink);
         self->state.replicator = std::move(replicator);
         for (const auto& [node, peer] : self->state.peers)
-          self->send(self->state.replicator, rpeer_atom::value, node, peer);
+          caf::anon_send(self->state.replicator, rpeer_atom::value, node, peer);
       },
       [self](rappend_atom a, const std::string& from,
              const std::vector<storage::replica_round>& rounds) {
-        hand_over(self, self->state.sink, a, from, rounds);
+        return hand_over<std::vector<storage::replica_verdict>>(self, self->state.sink, a, from,
+                                                                rounds);
       },
       [self](rseal_atom a, const std::vector<storage::seal_request>& requests) {
-        hand_over(self, self->state.sink, a, requests);
+        return hand_over<std::vector<storage::replica_state>, std::string>(self, self->state.sink,
+                                                                           a, requests);
       },
-      [self](rstate_atom a, uint16_t p) { hand_over(self, self->state.sink, a, p); },
-      [self](rinspect_atom a) { hand_over(self, self->state.replicator, a); },
+      [self](rstate_atom a, uint16_t p) {
+        return hand_over<storage::replica_state, std::string>(self, self->state.sink, a, p);
+      },
+      [self](rinspect_atom a) { return hand_over<std::string>(self, self->state.replicator, a); },
       [self, view](rseal_atom a, const std::string& node,
                    const std::vector<storage::seal_request>& requests) {
-        hand_over(self, node_sink(self, view, node), a, requests);
+        return hand_over<std::vector<storage::replica_state>, std::string>(
+            self, node_sink(self, view, node), a, requests);
       },
       [self, view](rstate_atom a, const std::string& node, uint16_t p) {
-        hand_over(self, node_sink(self, view, node), a, p);
+        return hand_over<storage::replica_state, std::string>(self, node_sink(self, view, node), a,
+                                                              p);
       },
   };
 }

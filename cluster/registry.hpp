@@ -14,23 +14,15 @@
 
 #include <caf/all.hpp>
 
+#include "base/ids.hpp"
 #include "cluster/cluster_view.hpp"
+#include "cluster/registry_actor.hpp"
 
 namespace sb::cluster {
 
-using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
-using local_resolve_atom = caf::atom_constant<caf::atom("lresolve")>;
-using count_atom = caf::atom_constant<caf::atom("count")>;
-using dialed_atom = caf::atom_constant<caf::atom("dialed")>;
-using hello_atom = caf::atom_constant<caf::atom("hello")>;
-using seal_atom = caf::atom_constant<caf::atom("seal")>;
+// Told to the outbox (actors/outbox_actor.hpp) by the cluster node.
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
-using owners_atom = caf::atom_constant<caf::atom("owners")>;
-using gather_atom = caf::atom_constant<caf::atom("gather")>;
-using connected_atom = caf::atom_constant<caf::atom("connected")>;
-using replication_atom = caf::atom_constant<caf::atom("replicatn")>;
 
 // Spawns the owner of `stream` (e.g. a merchant actor for "orders:m1"), or returns an
 // invalid handle when no actor kind owns such a stream.
@@ -56,7 +48,7 @@ struct registry_state {
     size_t remaining = 0;
     caf::response_promise done;
   };
-  std::map<uint16_t, seal> seals;
+  std::map<partition_id, seal> seals;
   caf::actor sink;        // this node's replica_sink: takes peers' replication messages
   caf::actor replicator;  // told of every peer registry that connects or goes away
   static inline const char* name = "sb.registry";
@@ -81,8 +73,8 @@ struct registry_state {
 //                                             owners) answered by this node and every peer
 //                                             (peers that do not answer in time are left out)
 // `view` may be null: then every key is local (unit tests).
-caf::behavior registry(caf::stateful_actor<registry_state>* self, owner_factory factory,
-                       std::shared_ptr<cluster_view> view);
+registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
+                                       owner_factory factory, std::shared_ptr<cluster_view> view);
 
 // The actor kind owning a key ("orders:m1" → "merchant"), "" if none.
 std::string kind_of_key(std::string_view key);

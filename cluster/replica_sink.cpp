@@ -23,7 +23,7 @@ caf::behavior replica_sink(caf::event_based_actor* self, storage::stream_store* 
       [store](rstate_atom, uint16_t p) -> result {
         if (p >= partition_count)
           return make_cluster_error(cluster_errc::owner_unavailable, "no partition");
-        return {store->replica(p), store->storage_uuid()};
+        return {store->replica(partition_id{p}), store->storage_uuid()};
       },
   };
 }

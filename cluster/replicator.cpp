@@ -116,7 +116,7 @@ void send_rounds(const context& cx, const std::string& node,
 // The owner's newest round of p (or its stored position when it kept none).
 position newest(const context& cx, uint16_t p) {
   const auto& part = cx.self->state.parts[p];
-  return part.recent.empty() ? of(cx.deps->store->replica(p))
+  return part.recent.empty() ? of(cx.deps->store->replica(partition_id{p}))
                              : position{part.recent.back().epoch, part.recent.back().lsn};
 }
 
@@ -208,7 +208,7 @@ void catch_up(const context& cx, uint16_t p, const std::string& node) {
   auto& part = cx.self->state.parts[p];
   auto& f = part.followers[node];
   const position now = part.recent.empty()
-                           ? of(cx.deps->store->replica(p))
+                           ? of(cx.deps->store->replica(partition_id{p}))
                            : position{part.recent.back().epoch, part.recent.back().lsn};
   if (f.at == now) {
     f.now = mode::live;

@@ -20,6 +20,7 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/copy_workers.hpp"
 #include "cluster/etcd_client.hpp"
+#include "cluster/registry_actor.hpp"
 #include "codec/metrics.hpp"
 
 namespace sb::cluster {
@@ -28,7 +29,7 @@ class takeover {
  public:
   struct deps {
     caf::actor_system* sys = nullptr;
-    caf::actor registry;  // reaches every replica's sink
+    registry_actor registry;  // reaches every replica's sink
     std::string prefix;
     codec::metrics* metrics = nullptr;
   };

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include "base/ids.hpp"
+
 namespace sb::config {
 
 namespace {
@@ -131,7 +133,7 @@ bool parse_agents(const std::string& v, std::vector<settings::chat_t::agent>& ou
 }
 
 bool known_strategy(const std::string& v) {
-  return v == "weighted_least_load" || v == "round_robin";
+  return parse_routing_strategy(v).has_value();
 }
 
 // "m2:round_robin,m3:weighted_least_load"

@@ -176,7 +176,7 @@ void http_api::inspect_actor(const std::string& key, const std::string& kind, re
     auto v = json::parse(*r, ec);
     if (ec || !v.is_object()) return reply(json_error(503, "unavailable", "no state"));
     auto& o = v.as_object();
-    const uint16_t p = partition_of(key);
+    const uint16_t p = partition_of(key).value();
     auto record = view->partition(p);
     o["kind"] = kind;
     o["id"] = key.substr(key.find(':') + 1);

@@ -22,10 +22,10 @@ std::string key_with_suffix(record_type type, std::string_view stream, std::stri
 
 }  // namespace
 
-std::string type_prefix(uint16_t partition, record_type type) {
+std::string type_prefix(partition_id partition, record_type type) {
   std::string out;
   out.reserve(3);
-  append_be(out, partition, 2);
+  append_be(out, partition.value(), 2);
   out.push_back(static_cast<char>(type));
   return out;
 }

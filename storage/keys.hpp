@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/ids.hpp"
+
 namespace sb::storage::keys {
 
 enum class record_type : char {
@@ -16,7 +18,7 @@ enum class record_type : char {
 };
 
 // [partition u16 BE][type]: every record of one type in one partition.
-std::string type_prefix(uint16_t partition, record_type type);
+std::string type_prefix(partition_id partition, record_type type);
 // [partition u16 BE][type][stream][0x00]: every record of one type for one stream. The 0x00
 // terminator keeps "orders:m1" from matching the keys of "orders:m10". Throws
 // std::invalid_argument if the stream contains 0x00, which would break that isolation.

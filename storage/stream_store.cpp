@@ -184,8 +184,9 @@ template <typename Visit>
 void scan_type(rocksdb::DB& db, record_type type, const char* what,
                const stream_store::partition_filter& include, Visit&& visit) {
   for (uint32_t partition = 0; partition < partition_count; ++partition) {
-    if (include && !include(static_cast<uint16_t>(partition))) continue;
-    const std::string lower = keys::type_prefix(static_cast<uint16_t>(partition), type);
+    const partition_id p{static_cast<uint16_t>(partition)};
+    if (include && !include(p)) continue;
+    const std::string lower = keys::type_prefix(p, type);
     const std::string upper = keys::prefix_end(lower);
     const rocksdb::Slice lower_bound(lower), upper_bound(upper);
     rocksdb::ReadOptions ro;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ids.hpp"
 #include "storage/replica_state.hpp"
 
 namespace rocksdb {
@@ -107,7 +108,7 @@ class stream_store {
   std::optional<std::string> state(std::string_view stream) const;
 
   // Which partitions a scan covers (the ones this node serves); every partition when empty.
-  using partition_filter = std::function<bool(uint16_t)>;
+  using partition_filter = std::function<bool(partition_id)>;
 
   // Every outbox record of the partitions `include` accepts (pending and failed), in key order.
   std::vector<outbox_record> outbox(const partition_filter& include = {}) const;
@@ -116,20 +117,20 @@ class stream_store {
   // Calls visit(key, value) for every record of partition p, in key order, from one
   // consistent snapshot, and returns the replication position of that snapshot.
   replica_state export_partition(
-      uint16_t p, const std::function<void(std::string_view, std::string_view)>& visit) const;
+      partition_id p, const std::function<void(std::string_view, std::string_view)>& visit) const;
   // Writes records received for partition p in one synced batch; with `reset` the partition's
   // existing records are deleted first in the same batch. With `position` (the sender's, on the
   // last chunk) this replica's position becomes it, in the same batch (its sealed epoch never
   // goes down). Every key must belong to p. Returns "" or the error.
-  std::string import_partition(uint16_t p,
+  std::string import_partition(partition_id p,
                                const std::vector<std::pair<std::string, std::string>>& records,
                                bool reset, const replica_state* position = nullptr);
   // Deletes every record of partition p (after it moved away) and forgets its position.
-  std::string drop_partition(uint16_t p);
+  std::string drop_partition(partition_id p);
   // The storage fence: the epoch at which this node last held partition p (0 = never), kept
   // in node-local metadata that never moves with a partition. set_* is synced.
-  uint64_t partition_epoch(uint16_t p) const;
-  std::string set_partition_epoch(uint16_t p, uint64_t epoch);
+  uint64_t partition_epoch(partition_id p) const;
+  std::string set_partition_epoch(partition_id p, uint64_t epoch);
 
   // Applies the sets atomically; with `sync` the call returns after the WAL is fsynced.
   // With `rounds`, every partition the sets write also gets its next round (lsn + 1 at the
@@ -139,7 +140,7 @@ class stream_store {
                     std::vector<replica_round>* rounds = nullptr);
 
   // Replication (storage/replica_state.hpp); every write below is synced.
-  replica_state replica(uint16_t p) const;
+  replica_state replica(partition_id p) const;
   // A backup's side: applies each round only above the sealed epoch and on top of the round it
   // names as previous; every accepted round in one batch, with the new positions.
   std::vector<replica_verdict> apply_replicated(const std::vector<replica_round>& rounds);

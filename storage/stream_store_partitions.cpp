@@ -92,7 +92,8 @@ void stream_store::load_metadata() {
 }
 
 replica_state stream_store::export_partition(
-    uint16_t p, const std::function<void(std::string_view, std::string_view)>& visit) const {
+    partition_id id, const std::function<void(std::string_view, std::string_view)>& visit) const {
+  const uint16_t p = id.value();
   const std::string lower = detail::partition_begin(p);
   const std::string upper = keys::prefix_end(lower);
   const rocksdb::Slice lower_bound(lower), upper_bound(upper);
@@ -114,8 +115,9 @@ replica_state stream_store::export_partition(
 }
 
 std::string stream_store::import_partition(
-    uint16_t p, const std::vector<std::pair<std::string, std::string>>& records, bool reset,
+    partition_id id, const std::vector<std::pair<std::string, std::string>>& records, bool reset,
     const replica_state* position) {
+  const uint16_t p = id.value();
   if (p >= partition_count) return "no partition " + std::to_string(p);
   rocksdb::WriteBatch batch;
   if (reset) {
@@ -147,17 +149,19 @@ std::string stream_store::import_partition(
   return error;
 }
 
-std::string stream_store::drop_partition(uint16_t p) {
+std::string stream_store::drop_partition(partition_id p) {
   replica_state forgotten{replica(p).sealed_epoch, 0, 0, false};
   return import_partition(p, {}, true, &forgotten);
 }
 
-uint64_t stream_store::partition_epoch(uint16_t p) const {
+uint64_t stream_store::partition_epoch(partition_id id) const {
+  const uint16_t p = id.value();
   std::lock_guard lock(write_mutex_);
   return p < partition_count ? fences_[p] : 0;
 }
 
-std::string stream_store::set_partition_epoch(uint16_t p, uint64_t epoch) {
+std::string stream_store::set_partition_epoch(partition_id id, uint64_t epoch) {
+  const uint16_t p = id.value();
   if (p >= partition_count) return "no partition " + std::to_string(p);
   rocksdb::WriteBatch batch;
   if (auto s = batch.Put(meta_key(fence_tag, p), encode_epoch(epoch)); !s.ok()) return s.ToString();
@@ -167,7 +171,8 @@ std::string stream_store::set_partition_epoch(uint16_t p, uint64_t epoch) {
   return error;
 }
 
-replica_state stream_store::replica(uint16_t p) const {
+replica_state stream_store::replica(partition_id id) const {
+  const uint16_t p = id.value();
   std::lock_guard lock(write_mutex_);
   return p < partition_count ? positions_[p] : replica_state{};
 }

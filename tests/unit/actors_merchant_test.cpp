@@ -749,13 +749,14 @@ class MerchantRegistry : public Merchant {
  protected:
   caf::actor spawn_registry() {
     auto deps = stream_deps{store_.get(), commit_.get(), &cfg_, &metrics_};
-    registry_ = sys_->spawn(cluster::registry,
-                            cluster::owner_factory([deps](caf::local_actor* parent,
-                                                          const std::string& stream) -> caf::actor {
-                              if (!stream.starts_with("orders:")) return {};
-                              return parent->spawn(merchant, stream.substr(7), deps);
-                            }),
-                            std::shared_ptr<cluster::cluster_view>{});
+    registry_ = caf::actor_cast<caf::actor>(
+        sys_->spawn(cluster::registry,
+                    cluster::owner_factory(
+                        [deps](caf::local_actor* parent, const std::string& stream) -> caf::actor {
+                          if (!stream.starts_with("orders:")) return {};
+                          return parent->spawn(merchant, stream.substr(7), deps);
+                        }),
+                    std::shared_ptr<cluster::cluster_view>{}));
     owners_.push_back(registry_);  // stopped with the owners; it stops its own owners
     return registry_;
   }

@@ -57,14 +57,6 @@ class Routing : public ::testing::Test {
   router r_{strategy::weighted_least_load};
 };
 
-TEST(RoutingStrategy, ParsesTheTwoNames) {
-  EXPECT_EQ(parse_strategy("weighted_least_load"), strategy::weighted_least_load);
-  EXPECT_EQ(parse_strategy("round_robin"), strategy::round_robin);
-  EXPECT_EQ(parse_strategy(""), std::nullopt);
-  EXPECT_EQ(parse_strategy("Round_Robin"), std::nullopt);
-  EXPECT_EQ(parse_strategy("least_load"), std::nullopt);
-}
-
 TEST_F(Routing, EnrolValidatesAndStartsOffline) {
   EXPECT_FALSE(r_.enrol("alice", 0, 5, tick()));
   EXPECT_FALSE(r_.enrol("alice", 1, 0, tick()));

@@ -62,7 +62,7 @@ partition_copy::chunk_params chunk(uint16_t p, uint64_t epoch, bool reset, bool 
   return {"import", p, epoch, reset, last, position};
 }
 
-records exported(const storage::stream_store& store, uint16_t p) {
+records exported(const storage::stream_store& store, partition_id p) {
   records out;
   store.export_partition(p, [&](std::string_view k, std::string_view v) {
     out.emplace_back(std::string(k), std::string(v));
@@ -89,22 +89,22 @@ class HandoffReceive : public ::testing::Test {
     write_stream(*source_, stream_, 5);
     write_stream(*source_, other_stream_, 2);
     ASSERT_NE(partition_of(other_stream_), p_);
-    view_->set_partition(p_, partition_record{"b", 3, "moving", "c", 11});
+    view_->set_partition(p_.value(), partition_record{"b", 3, "moving", "c", 11});
     view_->set_member("b", member_record{"b", "127.0.0.1:1", "127.0.0.1:1"});
   }
 
   partition_copy::answer receive(uint64_t epoch, bool reset, bool last, const std::string& body,
                                  storage::replica_state position = {}) {
-    const auto c = chunk(p_, epoch, reset, last, position);
+    const auto c = chunk(p_.value(), epoch, reset, last, position);
     return handoff_.receive(c, partition_copy::sign(secret, c, body), body);
   }
 
   bool nothing_stored() const { return exported(*store_, p_).empty(); }
 
   const std::string stream_ = "orders:m1";
-  const uint16_t p_ = partition_of(stream_);
+  const partition_id p_ = partition_of(stream_);
   const std::string other_stream_ =
-      stream_where("orders:m", [this](uint16_t p) { return p != p_; });
+      stream_where("orders:m", [this](partition_id p) { return p != p_; });
 
   storage::test::temp_dir source_dir_, dir_;
   std::unique_ptr<storage::stream_store> source_ = open_store(source_dir_.path());
@@ -170,16 +170,17 @@ TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
   const std::vector<std::string> bad = {
       "",
       "sha256=00",
-      partition_copy::sign("wrong-secret", chunk(p_, 4, true, true), body),
-      partition_copy::sign(secret, chunk(static_cast<uint16_t>(p_ + 1), 4, true, true), body),
-      partition_copy::sign(secret, chunk(p_, 5, true, true), body),
-      partition_copy::sign(secret, chunk(p_, 4, true, true), body + "x"),
+      partition_copy::sign("wrong-secret", chunk(p_.value(), 4, true, true), body),
+      partition_copy::sign(secret, chunk(static_cast<uint16_t>(p_.value() + 1), 4, true, true),
+                           body),
+      partition_copy::sign(secret, chunk(p_.value(), 5, true, true), body),
+      partition_copy::sign(secret, chunk(p_.value(), 4, true, true), body + "x"),
       // Signed for other flags: a captured chunk cannot be replayed as the last or a reset.
-      partition_copy::sign(secret, chunk(p_, 4, false, true), body),
-      partition_copy::sign(secret, chunk(p_, 4, true, false), body),
+      partition_copy::sign(secret, chunk(p_.value(), 4, false, true), body),
+      partition_copy::sign(secret, chunk(p_.value(), 4, true, false), body),
   };
   for (const auto& signature : bad) {
-    const auto a = handoff_.receive(chunk(p_, 4, true, true), signature, body);
+    const auto a = handoff_.receive(chunk(p_.value(), 4, true, true), signature, body);
     EXPECT_EQ(a.status, 403u) << signature << ": " << a.body;
   }
   EXPECT_TRUE(nothing_stored());
@@ -188,7 +189,7 @@ TEST_F(HandoffReceive, BadSignatureIsForbiddenAndStoresNothing) {
 
 TEST_F(HandoffReceive, MoveToAnotherNodeIsAConflict) {
   const std::string body = chunk_of(exported(*source_, p_));
-  view_->set_partition(p_, partition_record{"b", 3, "moving", "d", 11});
+  view_->set_partition(p_.value(), partition_record{"b", 3, "moving", "d", 11});
   EXPECT_EQ(receive(4, true, true, body).status, 409u);
   EXPECT_TRUE(nothing_stored());
   EXPECT_EQ(store_->partition_epoch(p_), 0u);
@@ -197,11 +198,11 @@ TEST_F(HandoffReceive, MoveToAnotherNodeIsAConflict) {
 TEST_F(HandoffReceive, NoMoveAtAllIsAConflict) {
   const std::string body = chunk_of(exported(*source_, p_));
   // Serving (the move not yet visible, or already committed), or no record at all.
-  view_->set_partition(p_, partition_record{"b", 3, "serving", "", 11});
+  view_->set_partition(p_.value(), partition_record{"b", 3, "serving", "", 11});
   EXPECT_EQ(receive(4, true, true, body).status, 409u);
-  view_->set_partition(p_, partition_record{"c", 4, "serving", "", 12});
+  view_->set_partition(p_.value(), partition_record{"c", 4, "serving", "", 12});
   EXPECT_EQ(receive(4, true, true, body).status, 409u);
-  view_->set_partition(p_, std::nullopt);
+  view_->set_partition(p_.value(), std::nullopt);
   EXPECT_EQ(receive(4, true, true, body).status, 409u);
   EXPECT_TRUE(nothing_stored());
   EXPECT_EQ(store_->partition_epoch(p_), 0u);
@@ -219,10 +220,11 @@ TEST_F(HandoffReceive, WrongEpochIsAConflict) {
 
 TEST_F(HandoffReceive, ChunkForAnotherPartitionIsAConflict) {
   // Signed correctly for the other partition, which has no move to this node.
-  const uint16_t q = partition_of(other_stream_);
+  const partition_id q = partition_of(other_stream_);
   const std::string body = chunk_of(exported(*source_, q));
-  const auto a = handoff_.receive(
-      chunk(q, 4, true, true), partition_copy::sign(secret, chunk(q, 4, true, true), body), body);
+  const auto a =
+      handoff_.receive(chunk(q.value(), 4, true, true),
+                       partition_copy::sign(secret, chunk(q.value(), 4, true, true), body), body);
   EXPECT_EQ(a.status, 409u) << a.body;
   EXPECT_TRUE(exported(*store_, q).empty());
 }
@@ -264,7 +266,7 @@ TEST_F(HandoffReceive, RecordOutsideThePartitionIsRefusedAndStoresNothing) {
 TEST_F(HandoffReceive, GoodChunksAreStoredAndTheFenceMovesOnlyOnTheLast) {
   // Stale records of the partition on the receiver (an earlier, abandoned move) and a record
   // of another partition.
-  const std::string stale = stream_where("stale:", [this](uint16_t p) { return p == p_; });
+  const std::string stale = stream_where("stale:", [this](partition_id p) { return p == p_; });
   write_stream(*store_, stale, 1);
   write_stream(*store_, other_stream_, 2);
 
@@ -312,7 +314,7 @@ TEST_F(HandoffReceive, OneChunkWithResetAndLastCarriesThePosition) {
 
 TEST_F(HandoffReceive, EmptyPartitionMovesWithOneEmptyChunk) {
   // The sender's export of an empty partition is one empty chunk, reset and last.
-  const std::string stale = stream_where("stale:", [this](uint16_t p) { return p == p_; });
+  const std::string stale = stream_where("stale:", [this](partition_id p) { return p == p_; });
   write_stream(*store_, stale, 1);
   const auto a = receive(4, true, true, "");
   ASSERT_EQ(a.status, 200u) << a.body;
@@ -325,7 +327,7 @@ TEST_F(HandoffReceive, RefusedChunkAfterGoodOnesLeavesTheFence) {
   ASSERT_EQ(receive(4, true, false, chunk_of(rs)).status, 200u);
   // The last chunk arrives with a bad signature: the fence does not move.
   const std::string last = chunk_of({});
-  EXPECT_EQ(handoff_.receive(chunk(p_, 4, false, true), "sha256=bad", last).status, 403u);
+  EXPECT_EQ(handoff_.receive(chunk(p_.value(), 4, false, true), "sha256=bad", last).status, 403u);
   EXPECT_EQ(store_->partition_epoch(p_), 0u);
   // Retried properly, it commits.
   EXPECT_EQ(receive(4, false, true, last).status, 200u);

@@ -52,7 +52,7 @@ caf::behavior fake_registry(caf::event_based_actor*, int) {
 class ReplicatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(owner_->set_partition_epoch(p_, 1), "");
+    ASSERT_EQ(owner_->set_partition_epoch(partition_id{p_}, 1), "");
     set_replicas({{"a", ""}, {"b", ""}, {"c", ""}});
     view_->set_local_epoch(p_, 1);
     commit_.set_replicator([rep = replicator_](std::vector<storage::replica_round> rounds,
@@ -129,7 +129,7 @@ class ReplicatorTest : public ::testing::Test {
   }
 
   const std::string stream_ = "orders:m1";
-  const uint16_t p_ = partition_of(stream_);
+  const uint16_t p_ = partition_of(stream_).value();
   storage::test::temp_dir owner_dir_, b_dir_, c_dir_;
   std::unique_ptr<storage::stream_store> owner_ = open_store(owner_dir_.path());
   std::unique_ptr<storage::stream_store> b_ = open_store(b_dir_.path());
@@ -163,7 +163,7 @@ TEST_F(ReplicatorTest, AnsweredOnceABackupSyncedAndBothBackupsFollow) {
   EXPECT_TRUE(holds(*b_, 3));
   EXPECT_TRUE(holds(*c_, 3));
   EXPECT_EQ(b_->read_after(stream_, 0, 10).at(2).id, "id-3");
-  EXPECT_EQ(c_->replica(p_), owner_->replica(p_));
+  EXPECT_EQ(c_->replica(partition_id{p_}), owner_->replica(partition_id{p_}));
 }
 
 TEST_F(ReplicatorTest, OneBackupIsEnough) {
@@ -189,7 +189,7 @@ TEST_F(ReplicatorTest, BackupThatMissedRoundsIsCaughtUpFromTheKeptOnes) {
   ASSERT_EQ(c_->last_seq(stream_), 0u);
   connect("c", sink_c_);
   EXPECT_TRUE(holds(*c_, 5));
-  EXPECT_EQ(c_->replica(p_), owner_->replica(p_));
+  EXPECT_EQ(c_->replica(partition_id{p_}), owner_->replica(partition_id{p_}));
   EXPECT_EQ(c_->read_after(stream_, 0, 10).at(4).id, "id-5");
 }
 

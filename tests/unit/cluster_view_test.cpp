@@ -178,7 +178,7 @@ TEST(ClusterView, RecordRemovedIsUnavailableAgain) {
 TEST(ClusterView, RouteOfKeyUsesThePartitionOfTheKey) {
   cluster_view view("a");
   const std::string key = "orders:m1";
-  const uint16_t p = partition_of(key);
+  const uint16_t p = partition_of(key).value();
   view.set_partition(p, owned_by("a", 4));
   view.set_local_epoch(p, 4);
   EXPECT_EQ(view.route_of_key(key).what, kind::local);

@@ -16,14 +16,14 @@ std::string bytes(std::initializer_list<int> values) {
 }
 
 TEST(StorageKeys, EntryKeyIsPartitionTypeStreamNulSeq) {
-  const uint16_t p = partition_of("orders:m1");
+  const uint16_t p = partition_of("orders:m1").value();
   const std::string expected =
       bytes({p >> 8, p & 0xff, 'E'}) + "orders:m1" + bytes({0, 0, 0, 0, 0, 0, 0, 0x01, 0x02});
   EXPECT_EQ(entry_key("orders:m1", 0x0102), expected);
 }
 
 TEST(StorageKeys, CursorAndIdempotencyKeysEndWithTheirSuffix) {
-  const uint16_t p = partition_of("conv:c7");
+  const uint16_t p = partition_of("conv:c7").value();
   EXPECT_EQ(cursor_key("conv:c7", "agent:a1"),
             bytes({p >> 8, p & 0xff, 'C'}) + "conv:c7" + bytes({0}) + "agent:a1");
   EXPECT_EQ(idempotency_key("conv:c7", "k-1"),
@@ -60,7 +60,7 @@ TEST(StorageKeys, PrefixEndIsTheSmallestKeyAfterThePrefix) {
 }
 
 TEST(StorageKeys, TypePrefixIsBigEndianPartitionAndType) {
-  EXPECT_EQ(type_prefix(0x0102, record_type::idempotency), bytes({1, 2, 'I'}));
+  EXPECT_EQ(type_prefix(partition_id{0x0102}, record_type::idempotency), bytes({1, 2, 'I'}));
 }
 
 }  // namespace

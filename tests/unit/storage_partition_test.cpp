@@ -26,7 +26,7 @@ using records = std::vector<std::pair<std::string, std::string>>;
 
 constexpr int64_t far_future_ms = 4'000'000'000'000;
 
-records exported(const stream_store& store, uint16_t p) {
+records exported(const stream_store& store, partition_id p) {
   records out;
   store.export_partition(p, [&](std::string_view k, std::string_view v) {
     out.emplace_back(std::string(k), std::string(v));
@@ -118,9 +118,9 @@ class StorePartition : public ::testing::Test {
   }
 
   const std::string a_ = "orders:m1";
-  const uint16_t pa_ = partition_of(a_);
-  const std::string b_ = stream_where("orders:m", [this](uint16_t p) { return p != pa_; });
-  const uint16_t pb_ = partition_of(b_);
+  const partition_id pa_ = partition_of(a_);
+  const std::string b_ = stream_where("orders:m", [this](partition_id p) { return p != pa_; });
+  const partition_id pb_ = partition_of(b_);
   test::temp_dir dir_;
   std::unique_ptr<stream_store> store_ = open_store(dir_.path());
 };
@@ -131,35 +131,36 @@ TEST_F(StorePartition, ExportHasExactlyThePartitionsKeysInKeyOrder) {
   EXPECT_TRUE(std::is_sorted(rs.begin(), rs.end()));
   for (const auto& [k, v] : rs) {
     ASSERT_GE(k.size(), 2u);
-    EXPECT_EQ(static_cast<uint8_t>(k[0]) * 256 + static_cast<uint8_t>(k[1]), pa_);
+    EXPECT_EQ(static_cast<uint8_t>(k[0]) * 256 + static_cast<uint8_t>(k[1]), pa_.value());
     EXPECT_FALSE(v.empty());
   }
   EXPECT_EQ(keys_of(exported(*store_, pb_)), keys_written(b_));
 }
 
 TEST_F(StorePartition, ExportOfAnEmptyPartitionVisitsNothing) {
-  const uint16_t empty = [&] {
+  const partition_id empty = [&] {
     for (uint16_t p = 0;; ++p)
-      if (p != pa_ && p != pb_) return p;
+      if (partition_id{p} != pa_ && partition_id{p} != pb_) return partition_id{p};
   }();
   EXPECT_TRUE(exported(*store_, empty).empty());
 }
 
 TEST_F(StorePartition, ExportStopsAtThePartitionBoundary) {
   // Neighbouring partitions, and the last one whose key range ends at the top of the byte space.
-  const std::string low = stream_where("n:", [](uint16_t p) { return p == 41; });
-  const std::string high = stream_where("n:", [](uint16_t p) { return p == 42; });
-  const std::string last = stream_where("n:", [](uint16_t p) { return p == partition_count - 1; });
-  const std::string first = stream_where("n:", [](uint16_t p) { return p == 0; });
+  const std::string low = stream_where("n:", [](partition_id p) { return p == partition_id{41}; });
+  const std::string high = stream_where("n:", [](partition_id p) { return p == partition_id{42}; });
+  const std::string last =
+      stream_where("n:", [](partition_id p) { return p.value() == partition_count - 1; });
+  const std::string first = stream_where("n:", [](partition_id p) { return p == partition_id{0}; });
   test::temp_dir other_dir;
   auto other = open_store(other_dir.path());
   ASSERT_NE(other, nullptr);
   for (const auto& s : {low, high, last, first}) write_stream(*other, s);
-  ASSERT_EQ(other->set_partition_epoch(partition_count - 1, 3), "");
-  EXPECT_EQ(keys_of(exported(*other, 41)), keys_written(low));
-  EXPECT_EQ(keys_of(exported(*other, 42)), keys_written(high));
-  EXPECT_EQ(keys_of(exported(*other, partition_count - 1)), keys_written(last));
-  EXPECT_EQ(keys_of(exported(*other, 0)), keys_written(first));
+  ASSERT_EQ(other->set_partition_epoch(partition_id{partition_count - 1}, 3), "");
+  EXPECT_EQ(keys_of(exported(*other, partition_id{41})), keys_written(low));
+  EXPECT_EQ(keys_of(exported(*other, partition_id{42})), keys_written(high));
+  EXPECT_EQ(keys_of(exported(*other, partition_id{partition_count - 1})), keys_written(last));
+  EXPECT_EQ(keys_of(exported(*other, partition_id{0})), keys_written(first));
 }
 
 TEST_F(StorePartition, ImportIntoAFreshStoreReadsTheSame) {
@@ -208,7 +209,7 @@ TEST_F(StorePartition, ImportWithResetDeletesOnlyThatPartitionsOldRecords) {
   test::temp_dir other_dir;
   auto other = open_store(other_dir.path());
   ASSERT_NE(other, nullptr);
-  const std::string stale_a = stream_where("stale:", [&](uint16_t p) { return p == pa_; });
+  const std::string stale_a = stream_where("stale:", [&](partition_id p) { return p == pa_; });
   write_stream(*other, stale_a);
   write_stream(*other, b_);
   ASSERT_EQ(other->set_partition_epoch(pa_, 2), "");
@@ -228,7 +229,7 @@ TEST_F(StorePartition, ImportWithoutResetKeepsExistingRecords) {
   test::temp_dir other_dir;
   auto other = open_store(other_dir.path());
   ASSERT_NE(other, nullptr);
-  const std::string kept = stream_where("kept:", [&](uint16_t p) { return p == pa_; });
+  const std::string kept = stream_where("kept:", [&](partition_id p) { return p == pa_; });
   write_stream(*other, kept);
   ASSERT_EQ(other->import_partition(pa_, exported(*store_, pa_), false), "");
   expect_stream(*other, kept);
@@ -239,7 +240,7 @@ TEST_F(StorePartition, ImportRefusesARecordOutsideThePartitionAndWritesNothing) 
   test::temp_dir other_dir;
   auto other = open_store(other_dir.path());
   ASSERT_NE(other, nullptr);
-  const std::string stale_a = stream_where("stale:", [&](uint16_t p) { return p == pa_; });
+  const std::string stale_a = stream_where("stale:", [&](partition_id p) { return p == pa_; });
   write_stream(*other, stale_a);
 
   // A's records followed by one of B's, with reset: the whole batch is refused, so neither
@@ -265,7 +266,7 @@ TEST_F(StorePartition, ImportRefusesARecordOutsideThePartitionAndWritesNothing) 
   // A node-local fence key is not a record of any partition either.
   records fence = {{std::string("\xff\xff"
                                 "F") +
-                        char(pa_ >> 8) + char(pa_ & 0xff),
+                        char(pa_.value() >> 8) + char(pa_.value() & 0xff),
                     std::string(8, '\x09')}};
   EXPECT_NE(other->import_partition(pa_, fence, false), "");
   EXPECT_EQ(other->partition_epoch(pa_), 0u);
@@ -297,10 +298,11 @@ TEST_F(StorePartition, DropSurvivesReopen) {
 }
 
 TEST_F(StorePartition, PartitionEpochDefaultsToZeroAndSurvivesReopen) {
-  for (uint16_t p = 0; p < partition_count; ++p) EXPECT_EQ(store_->partition_epoch(p), 0u);
+  for (uint16_t p = 0; p < partition_count; ++p)
+    EXPECT_EQ(store_->partition_epoch(partition_id{p}), 0u);
   ASSERT_EQ(store_->set_partition_epoch(pa_, 4), "");
   ASSERT_EQ(store_->set_partition_epoch(pb_, 0x0102030405060708ull), "");
-  ASSERT_EQ(store_->set_partition_epoch(partition_count - 1, UINT64_MAX), "");
+  ASSERT_EQ(store_->set_partition_epoch(partition_id{partition_count - 1}, UINT64_MAX), "");
   EXPECT_EQ(store_->partition_epoch(pa_), 4u);
 
   store_.reset();
@@ -308,10 +310,10 @@ TEST_F(StorePartition, PartitionEpochDefaultsToZeroAndSurvivesReopen) {
   ASSERT_NE(store_, nullptr);
   EXPECT_EQ(store_->partition_epoch(pa_), 4u);
   EXPECT_EQ(store_->partition_epoch(pb_), 0x0102030405060708ull);
-  EXPECT_EQ(store_->partition_epoch(partition_count - 1), UINT64_MAX);
+  EXPECT_EQ(store_->partition_epoch(partition_id{partition_count - 1}), UINT64_MAX);
   for (uint16_t p = 0; p < partition_count; ++p)
-    if (p != pa_ && p != pb_ && p != partition_count - 1) {
-      EXPECT_EQ(store_->partition_epoch(p), 0u) << "partition " << p;
+    if (p != pa_.value() && p != pb_.value() && p != partition_count - 1) {
+      EXPECT_EQ(store_->partition_epoch(partition_id{p}), 0u) << "partition " << p;
     }
 
   ASSERT_EQ(store_->set_partition_epoch(pa_, 5), "");
@@ -319,10 +321,11 @@ TEST_F(StorePartition, PartitionEpochDefaultsToZeroAndSurvivesReopen) {
 }
 
 TEST_F(StorePartition, PartitionEpochIsNotPartOfAnyExport) {
-  for (uint16_t p = 0; p < partition_count; ++p) ASSERT_EQ(store_->set_partition_epoch(p, 7), "");
+  for (uint16_t p = 0; p < partition_count; ++p)
+    ASSERT_EQ(store_->set_partition_epoch(partition_id{p}, 7), "");
   size_t total = 0;
   for (uint16_t p = 0; p < partition_count; ++p) {
-    const auto rs = exported(*store_, p);
+    const auto rs = exported(*store_, partition_id{p});
     total += rs.size();
     for (const auto& [k, v] : rs) {
       ASSERT_GE(k.size(), 2u);
@@ -342,24 +345,24 @@ TEST_F(StorePartition, PartitionEpochIsNotPartOfAnyExport) {
 }
 
 TEST_F(StorePartition, OutboxFilterSeesOnlyAcceptedPartitions) {
-  const auto only_a = store_->outbox([&](uint16_t p) { return p == pa_; });
+  const auto only_a = store_->outbox([&](partition_id p) { return p == pa_; });
   ASSERT_EQ(only_a.size(), 1u);
   EXPECT_EQ(only_a[0].stream, a_);
-  const auto only_b = store_->outbox([&](uint16_t p) { return p == pb_; });
+  const auto only_b = store_->outbox([&](partition_id p) { return p == pb_; });
   ASSERT_EQ(only_b.size(), 1u);
   EXPECT_EQ(only_b[0].stream, b_);
-  EXPECT_TRUE(store_->outbox([](uint16_t) { return false; }).empty());
+  EXPECT_TRUE(store_->outbox([](partition_id) { return false; }).empty());
   EXPECT_EQ(store_->outbox().size(), 2u);
-  EXPECT_EQ(store_->outbox([](uint16_t) { return true; }).size(), 2u);
+  EXPECT_EQ(store_->outbox([](partition_id) { return true; }).size(), 2u);
 }
 
 TEST_F(StorePartition, PurgeFilterTouchesOnlyAcceptedPartitions) {
   // Each stream has one expired (1000) and one live key.
-  EXPECT_EQ(store_->purge_expired_idempotency(5000, [](uint16_t) { return false; }), 0u);
+  EXPECT_EQ(store_->purge_expired_idempotency(5000, [](partition_id) { return false; }), 0u);
   EXPECT_TRUE(store_->idempotency(a_, "k-old", 0).has_value());
   EXPECT_TRUE(store_->idempotency(b_, "k-old", 0).has_value());
 
-  EXPECT_EQ(store_->purge_expired_idempotency(5000, [&](uint16_t p) { return p == pa_; }), 1u);
+  EXPECT_EQ(store_->purge_expired_idempotency(5000, [&](partition_id p) { return p == pa_; }), 1u);
   EXPECT_FALSE(store_->idempotency(a_, "k-old", 0).has_value());
   EXPECT_TRUE(store_->idempotency(a_, "k-live", 0).has_value());
   EXPECT_TRUE(store_->idempotency(b_, "k-old", 0).has_value());
@@ -370,13 +373,13 @@ TEST_F(StorePartition, PurgeFilterTouchesOnlyAcceptedPartitions) {
 }
 
 TEST_F(StorePartition, FilterIsAskedAboutEveryPartitionOnce) {
-  std::vector<uint16_t> asked;
-  store_->outbox([&](uint16_t p) {
+  std::vector<partition_id> asked;
+  store_->outbox([&](partition_id p) {
     asked.push_back(p);
     return true;
   });
   ASSERT_EQ(asked.size(), partition_count);
-  for (uint16_t p = 0; p < partition_count; ++p) EXPECT_EQ(asked[p], p);
+  for (uint16_t p = 0; p < partition_count; ++p) EXPECT_EQ(asked[p], partition_id{p});
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ class ReplicaTest : public ::testing::Test {
   void SetUp() override {
     owner_ = open_store(owner_dir_.path() + "/db");
     backup_ = open_store(backup_dir_.path() + "/db");
-    stream_ = stream_where("orders:r", [](uint16_t) { return true; });
+    stream_ = stream_where("orders:r", [](partition_id) { return true; });
     p_ = partition_of(stream_);
     ASSERT_EQ(owner_->set_partition_epoch(p_, 1), "");
   }
@@ -55,13 +55,13 @@ class ReplicaTest : public ::testing::Test {
   test::temp_dir owner_dir_, backup_dir_;
   std::unique_ptr<stream_store> owner_, backup_;
   std::string stream_;
-  uint16_t p_ = 0;
+  partition_id p_;
 };
 
 TEST_F(ReplicaTest, OwnerRoundsAreChainedPerPartitionAtTheFenceEpoch) {
   auto r1 = owner_writes(1);
   auto r2 = owner_writes(2);
-  EXPECT_EQ(r1.partition, p_);
+  EXPECT_EQ(r1.partition, p_.value());
   EXPECT_EQ(r1.epoch, 1u);
   EXPECT_EQ(r1.lsn, 1u);
   EXPECT_EQ(r1.prev_lsn, 0u);
@@ -105,7 +105,7 @@ TEST_F(ReplicaTest, SealRefusesOlderEpochsAndSurvivesReopen) {
   auto r1 = owner_writes(1);
   ASSERT_EQ(send(r1).kind, kind::applied);
   std::string error;
-  auto sealed = backup_->seal({{p_, 2}}, error);
+  auto sealed = backup_->seal({{p_.value(), 2}}, error);
   ASSERT_TRUE(sealed) << error;
   EXPECT_EQ(sealed->at(0), (replica_state{2, 1, 1}));
   backup_.reset();
@@ -115,14 +115,14 @@ TEST_F(ReplicaTest, SealRefusesOlderEpochsAndSurvivesReopen) {
   EXPECT_EQ(v.state.sealed_epoch, 2u);
   EXPECT_EQ(backup_->last_seq(stream_), 1u);
   // Sealing never goes back down.
-  EXPECT_EQ(backup_->seal({{p_, 1}}, error)->at(0).sealed_epoch, 2u);
+  EXPECT_EQ(backup_->seal({{p_.value(), 1}}, error)->at(0).sealed_epoch, 2u);
 }
 
 TEST_F(ReplicaTest, SealOfManyPartitionsAnswersInRequestOrder) {
   ASSERT_EQ(send(owner_writes(1)).kind, kind::applied);
-  const auto q = static_cast<uint16_t>((p_ + 1) % partition_count);
+  const auto q = static_cast<uint16_t>((p_.value() + 1) % partition_count);
   std::string error;
-  auto sealed = backup_->seal({{q, 4}, {p_, 3}, {q, 2}}, error);
+  auto sealed = backup_->seal({{q, 4}, {p_.value(), 3}, {q, 2}}, error);
   ASSERT_TRUE(sealed) << error;
   ASSERT_EQ(sealed->size(), 3u);
   EXPECT_EQ(sealed->at(0), (replica_state{4, 0, 0}));
@@ -137,7 +137,7 @@ TEST_F(ReplicaTest, NewOwnerContinuesFromTheSealedTail) {
   // stopped at (1, 1) follows it.
   ASSERT_EQ(send(owner_writes(1)).kind, kind::applied);
   std::string error;
-  ASSERT_TRUE(backup_->seal({{p_, 2}}, error));
+  ASSERT_TRUE(backup_->seal({{p_.value(), 2}}, error));
   ASSERT_EQ(backup_->set_partition_epoch(p_, 2), "");
   auto set = entry_set(stream_, 2);
   std::vector<replica_round> rounds;
@@ -170,7 +170,7 @@ TEST_F(ReplicaTest, DivergentSuffixIsRefusedAndReplacedByACopy) {
   ASSERT_EQ(send(r1).kind, kind::applied);
   owner_writes(2);  // never replicated: the owner's divergent suffix
   std::string error;
-  ASSERT_TRUE(backup_->seal({{p_, 2}}, error));
+  ASSERT_TRUE(backup_->seal({{p_.value(), 2}}, error));
   ASSERT_EQ(backup_->set_partition_epoch(p_, 2), "");
   auto set = entry_set(stream_, 2);
   std::vector<replica_round> rounds;
@@ -204,7 +204,7 @@ TEST_F(ReplicaTest, OwnerSealedByATakeoverWritesNoMoreRounds) {
   // it wrote now could reach a backup the takeover did not seal and be answered.
   owner_writes(1);
   std::string error;
-  ASSERT_TRUE(owner_->seal({{p_, 2}}, error));
+  ASSERT_TRUE(owner_->seal({{p_.value(), 2}}, error));
   auto set = entry_set(stream_, 2);
   std::vector<replica_round> rounds;
   EXPECT_NE(owner_->apply({&set}, true, &rounds), "");
@@ -234,7 +234,7 @@ TEST_F(ReplicaTest, MidCopyReplicaSaysSoUntilTheLastChunkEvenAfterAReopen) {
   ASSERT_EQ(fresh_owner->apply({&set}, true, &first), "");
   EXPECT_EQ(send(first.at(0)).kind, kind::mismatch);
   std::string error;
-  auto sealed = backup_->seal({{p_, 2}}, error);
+  auto sealed = backup_->seal({{p_.value(), 2}}, error);
   ASSERT_TRUE(sealed);
   EXPECT_TRUE(sealed->at(0).copying);
   const replica_state position{1, 1, 1};
@@ -244,7 +244,7 @@ TEST_F(ReplicaTest, MidCopyReplicaSaysSoUntilTheLastChunkEvenAfterAReopen) {
 
 TEST_F(ReplicaTest, RoundWithARecordOfAnotherPartitionIsRefused) {
   auto r = owner_writes(1);
-  const auto other = stream_where("orders:r", [this](uint16_t q) { return q != p_; });
+  const auto other = stream_where("orders:r", [this](partition_id q) { return q != p_; });
   op_codec::append(r.ops, keys::entry_key(other, 1), "x");
   auto v = send(r);
   EXPECT_EQ(v.kind, kind::failed);

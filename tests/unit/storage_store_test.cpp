@@ -27,7 +27,7 @@ std::vector<uint64_t> seqs(const std::vector<stored_entry>& entries) {
 // A stream that shares both the partition and the name prefix of `stream`, so only the key's
 // 0x00 terminator keeps them apart.
 std::string same_partition_longer_name(const std::string& stream) {
-  return test::stream_where(stream, [&](uint16_t p) { return p == partition_of(stream); });
+  return test::stream_where(stream, [&](partition_id p) { return p == partition_of(stream); });
 }
 
 class StreamStore : public ::testing::Test {

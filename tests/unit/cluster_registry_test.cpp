@@ -1,0 +1,130 @@
+// The registry through its typed interface (cluster/registry_actor.hpp), standalone (no view:
+// every key is local): one owner per key, spawned on first resolve, forgotten when it stops;
+// a seal answers once the partition's owners here have stopped.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "base/partition.hpp"
+#include "cluster/registry.hpp"
+#include "cluster/registry_actor.hpp"
+
+namespace sb::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An owner that only says which key it owns, so a test can tell owners apart.
+caf::behavior echo_owner(caf::event_based_actor*, std::string key) {
+  return {[key](stats_atom) { return key; }};
+}
+
+class Registry : public ::testing::Test {
+ protected:
+  Registry() {
+    cfg_.set("scheduler.max-threads", 2);
+    cfg_.set("logger.verbosity", caf::atom("quiet"));
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    registry_ = sys_->spawn(
+        registry, owner_factory([](caf::local_actor* parent, const std::string& key) -> caf::actor {
+          if (!key.starts_with("orders:")) return {};
+          return parent->spawn(echo_owner, key);
+        }),
+        std::shared_ptr<cluster_view>{});
+  }
+  ~Registry() override {
+    caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+    registry_ = nullptr;
+    sys_.reset();
+  }
+
+  caf::expected<caf::actor> resolve(const std::string& key) {
+    caf::scoped_actor self{*sys_};
+    caf::expected<caf::actor> out{caf::actor{}};
+    self->request(registry_, 2s, resolve_atom::value, key)
+        .receive([&](caf::actor& owner) { out = std::move(owner); },
+                 [&](caf::error& err) { out = std::move(err); });
+    return out;
+  }
+
+  size_t owner_count() {
+    caf::scoped_actor self{*sys_};
+    size_t out = 99;
+    self->request(registry_, 2s, count_atom::value)
+        .receive([&](size_t n) { out = n; },
+                 [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
+    return out;
+  }
+
+  std::string key_of_owner(const caf::actor& owner) {
+    caf::scoped_actor self{*sys_};
+    std::string out;
+    self->request(owner, 2s, stats_atom::value)
+        .receive([&](std::string& key) { out = std::move(key); },
+                 [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
+    return out;
+  }
+
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  registry_actor registry_;
+};
+
+TEST_F(Registry, ResolveSpawnsOneOwnerPerKey) {
+  auto m1 = resolve("orders:m1");
+  ASSERT_TRUE(m1) << sys_->render(m1.error());
+  EXPECT_EQ(key_of_owner(*m1), "orders:m1");
+  auto again = resolve("orders:m1");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *m1);
+  auto m2 = resolve("orders:m2");
+  ASSERT_TRUE(m2);
+  EXPECT_NE(*m2, *m1);
+  EXPECT_EQ(owner_count(), 2u);
+}
+
+TEST_F(Registry, KeyOfNoKindIsRefused) {
+  auto none = resolve("nothing:x");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error(), caf::sec::invalid_argument);
+  EXPECT_EQ(owner_count(), 0u);
+}
+
+TEST_F(Registry, SealAnswersOnceThePartitionsOwnersStopped) {
+  auto owner = resolve("orders:m1");
+  ASSERT_TRUE(owner);
+  const partition_id p = partition_of("orders:m1");
+  caf::scoped_actor self{*sys_};
+  self->monitor(*owner);
+  bool sealed = false;
+  self->request(registry_, 2s, seal_atom::value, p.value())
+      .receive([&](bool ok) { sealed = ok; },
+               [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
+  EXPECT_TRUE(sealed);
+  bool down = false;
+  self->receive([&](const caf::down_msg& msg) { down = msg.source == owner->address(); },
+                caf::after(2s) >> [] {});
+  EXPECT_TRUE(down) << "the sealed partition's owner still runs";
+  EXPECT_EQ(owner_count(), 0u);
+  // The next resolve spawns a new owner.
+  auto next = resolve("orders:m1");
+  ASSERT_TRUE(next);
+  EXPECT_NE(*next, *owner);
+}
+
+TEST_F(Registry, SealOfAPartitionWithNoOwnerAnswersAtOnce) {
+  const partition_id p = partition_of("orders:m1");
+  caf::scoped_actor self{*sys_};
+  bool sealed = false;
+  self->request(registry_, 2s, seal_atom::value, p.value())
+      .receive([&](bool ok) { sealed = ok; },
+               [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
+  EXPECT_TRUE(sealed);
+}
+
+}  // namespace
+}  // namespace sb::cluster
