@@ -139,7 +139,7 @@ void durable_stream::append(append_request req, append_callback done) {
 
 void durable_stream::append_for_caller(append_request req, append_callback done) {
   append_for(std::move(req), caller_callback{std::move(done)});
-  if (!caller_expiry_scheduled_) schedule_caller_expiry(caller_append_timeout);
+  if (!caller_expiry_scheduled_) schedule_caller_expiry(deps_.caller_timeout);
 }
 
 void durable_stream::schedule_caller_expiry(clock::duration after) {
@@ -157,13 +157,13 @@ void durable_stream::expire_callers() {
         for (auto& w : *ws) {
           auto* caller = std::get_if<caller_callback>(&w);
           if (!caller || !caller->done) continue;
-          if (now - p.received >= caller_append_timeout)
+          if (now - p.received >= deps_.caller_timeout)
             answer(w, caf::make_error(caf::sec::request_timeout));
           else
             waiting = true;
         }
   // Checked again a quarter of the timeout later: answered within 1.25 × the timeout.
-  if (waiting) schedule_caller_expiry(caller_append_timeout / 4);
+  if (waiting) schedule_caller_expiry(deps_.caller_timeout / 4);
 }
 
 void durable_stream::append_for(append_request req, waiter rp) {

@@ -33,14 +33,14 @@ struct stream_deps {
   // The partitions this node serves, for node-wide background work (the outbox, the janitor);
   // empty = every partition (a node running alone).
   storage::stream_store::partition_filter serves;
+  // How long an append answered by callback may wait to become durable (a replica set being
+  // switched, a stalled disk) before it is answered request_timeout, as a CAF request would be;
+  // the entry may still become durable later, so the client retries with its Idempotency-Key.
+  std::chrono::milliseconds caller_timeout = std::chrono::seconds(10);
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using caller_expiry_atom = caf::atom_constant<caf::atom("cexpiry")>;
-// How long a caller_callback append may wait to become durable (a replica set being switched,
-// a stalled disk) before it is answered request_timeout, as a CAF request would be; the entry
-// may still become durable later, so the client retries with its Idempotency-Key.
-inline constexpr auto caller_append_timeout = std::chrono::seconds(10);
 
 class durable_stream {
  public:
@@ -158,7 +158,7 @@ class durable_stream {
   frame_ptr encode(const storage::stored_entry& e, bool redacted) const;
   void answer_poll(poll_waiter& w);
   void fail_pending(const std::string& error);
-  // Answers the callers waiting longer than caller_append_timeout; one timer per owner.
+  // Answers the callers waiting longer than deps.caller_timeout; one timer per owner.
   void expire_callers();
   void schedule_caller_expiry(std::chrono::steady_clock::duration after);
 

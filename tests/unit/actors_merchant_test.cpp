@@ -117,8 +117,9 @@ class Merchant : public ::testing::Test {
   }
 
   caf::actor spawn_merchant(const std::string& id) {
-    owners_.push_back(
-        sys_->spawn(merchant, id, stream_deps{store_.get(), commit_.get(), &cfg_, &metrics_}));
+    stream_deps deps{store_.get(), commit_.get(), &cfg_, &metrics_};
+    deps.caller_timeout = caller_timeout_;
+    owners_.push_back(sys_->spawn(merchant, id, std::move(deps)));
     return owners_.back();
   }
 
@@ -241,6 +242,7 @@ class Merchant : public ::testing::Test {
   std::unique_ptr<caf::actor_system> sys_;
   std::vector<caf::actor> owners_;
   std::vector<std::unique_ptr<caf::scoped_actor>> conns_;
+  std::chrono::milliseconds caller_timeout_ = std::chrono::seconds(10);
 };
 
 TEST_F(Merchant, AppendAssignsSeqsInOrderAndPushesToSubscribers) {
@@ -908,6 +910,36 @@ TEST_F(Merchant, LocalAppendToAStoppedOwnerFallsBackOnceWithTheRequest) {
   EXPECT_TRUE(got.answers.empty());
   ASSERT_EQ(got.dropped.size(), 1u);
   EXPECT_EQ(got.dropped[0].data, order_data(1));
+}
+
+TEST_F(Merchant, ALocalAppendThatDoesNotBecomeDurableInTimeIsAnsweredWithATimeout) {
+  auto failing = std::make_shared<std::atomic<bool>>(false);
+  auto stalling = std::make_shared<std::atomic<bool>>(false);
+  store_ = storage::test::open_store(
+      {.path = dir_.path(), .env = storage::test::faulty_env(failing, stalling)});
+  cfg_.storage.sync = true;  // the stall is in the WAL sync
+  caller_timeout_ = 200ms;
+  start();
+  auto m1 = spawn_merchant("m1");
+  *stalling = true;
+  callback_answers got;
+  caf::anon_send(m1, append_atom::value,
+                 local_append{order_request(order_data(1), "k1"), got.callback(), got.fallback()});
+  const bool answered = got.wait_for(1);  // within 1.25 × the timeout, not the stall
+  *stalling = false;                      // before any assertion: the commit thread waits on it
+  ASSERT_TRUE(answered);
+  {
+    std::lock_guard guard{got.mutex};
+    ASSERT_EQ(got.answers.size(), 1u);
+    ASSERT_FALSE(got.answers[0]);
+    EXPECT_EQ(got.answers[0].error(), caf::sec::request_timeout);
+  }
+  // The entry became durable once the disk answered: a retry with its key gets it, once.
+  auto retried = append(m1, order_data(1), "k1");
+  EXPECT_EQ(retried.seq, 1u);
+  EXPECT_TRUE(retried.duplicate);
+  std::lock_guard guard{got.mutex};
+  EXPECT_EQ(got.answers.size(), 1u);  // the callback was not called again once durable
 }
 
 TEST(LocalAppend, OnlyTheFirstTakeGetsTheRequestAndThenNothingFallsBack) {

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "base/partition.hpp"
 #include "storage/stream_store.hpp"
@@ -67,12 +69,16 @@ inline void append_range(stream_store& store, std::string_view stream, uint64_t 
   ASSERT_EQ(store.apply({&set}, false), "");
 }
 
-// Fails every WAL sync while `failing` is set. The appended bytes still reach the OS, as in a
-// crash after a partial write, so a failed write may reappear on reopen.
+// Fails every WAL sync while `failing` is set, and holds every WAL sync while `stalling` is set
+// (a disk that stops answering). The appended bytes still reach the OS, as in a crash after a
+// partial write, so a failed write may reappear on reopen.
 class faulty_wal_fs : public rocksdb::FileSystemWrapper {
  public:
-  explicit faulty_wal_fs(std::shared_ptr<std::atomic<bool>> failing)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), failing_(std::move(failing)) {}
+  explicit faulty_wal_fs(std::shared_ptr<std::atomic<bool>> failing,
+                         std::shared_ptr<std::atomic<bool>> stalling = nullptr)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()),
+        failing_(std::move(failing)),
+        stalling_(stalling ? std::move(stalling) : std::make_shared<std::atomic<bool>>(false)) {}
   const char* Name() const override { return "faulty_wal_fs"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
@@ -80,7 +86,7 @@ class faulty_wal_fs : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, dbg);
     if (status.ok() && name.ends_with(".log")) {
-      *file = std::make_unique<faulty_file>(std::move(*file), failing_);
+      *file = std::make_unique<faulty_file>(std::move(*file), failing_, stalling_);
     }
     return status;
   }
@@ -89,28 +95,41 @@ class faulty_wal_fs : public rocksdb::FileSystemWrapper {
   class faulty_file : public rocksdb::FSWritableFileOwnerWrapper {
    public:
     faulty_file(std::unique_ptr<rocksdb::FSWritableFile> file,
-                std::shared_ptr<std::atomic<bool>> failing)
-        : FSWritableFileOwnerWrapper(std::move(file)), failing_(std::move(failing)) {}
+                std::shared_ptr<std::atomic<bool>> failing,
+                std::shared_ptr<std::atomic<bool>> stalling)
+        : FSWritableFileOwnerWrapper(std::move(file)),
+          failing_(std::move(failing)),
+          stalling_(std::move(stalling)) {}
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
+      hold();
       if (*failing_) return rocksdb::IOStatus::IOError("injected WAL sync failure");
       return FSWritableFileOwnerWrapper::Sync(options, dbg);
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                             rocksdb::IODebugContext* dbg) override {
+      hold();
       if (*failing_) return rocksdb::IOStatus::IOError("injected WAL sync failure");
       return FSWritableFileOwnerWrapper::Fsync(options, dbg);
     }
 
    private:
+    void hold() const {
+      while (*stalling_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     std::shared_ptr<std::atomic<bool>> failing_;
+    std::shared_ptr<std::atomic<bool>> stalling_;
   };
 
   std::shared_ptr<std::atomic<bool>> failing_;
+  std::shared_ptr<std::atomic<bool>> stalling_;
 };
 
-inline std::shared_ptr<rocksdb::Env> faulty_env(std::shared_ptr<std::atomic<bool>> failing) {
-  return rocksdb::NewCompositeEnv(std::make_shared<faulty_wal_fs>(std::move(failing)));
+inline std::shared_ptr<rocksdb::Env> faulty_env(
+    std::shared_ptr<std::atomic<bool>> failing,
+    std::shared_ptr<std::atomic<bool>> stalling = nullptr) {
+  return rocksdb::NewCompositeEnv(
+      std::make_shared<faulty_wal_fs>(std::move(failing), std::move(stalling)));
 }
 
 // The first "<base><i>" whose partition satisfies `ok`: tests that need streams in chosen
