@@ -95,7 +95,10 @@ void controller::reconcile() {
     if (r->owner == target) {
       // The copies wanted; the owner makes them the replicas once the newcomers caught up.
       partition_record change = *r;
-      change.next_replicas = wanted_replicas(p, *r, eligible, members);
+      change.next_replicas = wanted_replicas(
+          p, *r, eligible, members, opts_.replication_factor, [this](const std::string& node) {
+            return view_->draining(node) || gone_for(node, opts_.replace_after);
+          });
       if (same_nodes(change.next_replicas, r->next_replicas)) continue;
       writes.push_back({key, r->mod_revision, etcd_keys::partition_json(change)});
       continue;
@@ -108,22 +111,6 @@ void controller::reconcile() {
     ++moving;  // a move refused here is planned again next pass
   }
   write_records(etcd_, writes);
-}
-
-std::vector<replica_ref> controller::wanted_replicas(
-    uint16_t p, const partition_record& r, const std::vector<std::string>& eligible,
-    const std::map<std::string, member_record>& members) const {
-  // Fewer copies than configured (a cluster that grew, or records from before replication),
-  // or a copy on a node being drained or gone for cluster.replace_after: the owner and the
-  // next in the rendezvous order. Otherwise no change.
-  const size_t want = std::min(opts_.replication_factor, eligible.size());
-  const bool replaced_copy =
-      std::any_of(r.replicas.begin(), r.replicas.end(), [&](const replica_ref& x) {
-        return view_->draining(x.node) || gone_for(x.node, opts_.replace_after);
-      });
-  if (r.replicas.size() >= want && !replaced_copy) return {};
-  auto wanted = choose_replicas(p, r.owner, eligible, members, want);
-  return same_nodes(wanted, r.replicas) ? std::vector<replica_ref>{} : wanted;
 }
 
 void controller::watch_peers() {

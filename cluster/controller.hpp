@@ -44,10 +44,6 @@ class controller {
   void loop();
   void campaign();
   void reconcile();
-  // The replicas partition p should have instead of r's, or none if r's are right.
-  std::vector<replica_ref> wanted_replicas(
-      uint16_t p, const partition_record& r, const std::vector<std::string>& eligible,
-      const std::map<std::string, member_record>& members) const;
   // Notes which peers the middleman reaches now; true if `node` has been lost long enough.
   void watch_peers();
   bool suspect(const std::string& node) const;

@@ -21,7 +21,11 @@ const dashboards = [];
 before(
   cl.withLogs(async () => {
     // R = 1: each partition has its owner's copy only; a dead owner's streams wait for it.
-    c = await cl.startCluster(3, { extraArgs: ['--replication-factor', '1'] });
+    // n3 joins the running pair, so partitions move to it first (a moved partition must end
+    // up with one copy again, checked before the kill).
+    c = await cl.startCluster(2, { extraArgs: ['--replication-factor', '1'] });
+    await cl.waitReady(await c.addNode('n3'), 30000);
+    await cl.waitAgreement(c.nodes, { timeoutMs: 40000, check: (tb) => tb.nodes.n3?.partitions > 0 });
     [A, B, C] = c.nodes;
   }),
   { timeout: 60000 },
@@ -58,6 +62,15 @@ cl.test('kill -9 of the owner: 503 owner_unavailable within 5 s, the rest keeps 
   assert.deepEqual(accA.map((a) => a.seq), [1, 2, 3]);
   await dashB.waitSeen(5, 8000);
   await dashA.waitSeen(3, 8000);
+
+  // The join's moves have settled at one copy each: a moved partition whose old owner stayed
+  // listed as a replica would wait for it, and n2's death would stall n1's writes.
+  let unsettled = [];
+  await cl.until(async () => {
+    const records = await cl.partitionRecords(c.etcd);
+    unsettled = records.filter((r) => r.state !== 'serving' || r.replicas.length !== 1 || (r.next_replicas ?? []).length);
+    return records.length === 256 && unsettled.length === 0;
+  }, 20000, () => `every partition serving with its owner as only replica; unsettled: ${JSON.stringify(unsettled.slice(0, 5))}`);
 
   // kill -9 n2.
   const t0 = Date.now();

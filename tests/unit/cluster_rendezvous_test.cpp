@@ -154,5 +154,63 @@ TEST(ReplicaSets, OwnerFirstThenTheRendezvousOrderWithStorage) {
   EXPECT_EQ(few[1].node, "n1");
 }
 
+// The controller's plan for a serving partition's copies (next_replicas).
+class WantedReplicas : public ::testing::Test {
+ protected:
+  const std::map<std::string, member_record> members{
+      {"n1", {"n1", "", "", "u1"}}, {"n2", {"n2", "", "", "u2"}}, {"n3", {"n3", "", "", "u3"}}};
+  const std::vector<std::string> all{"n1", "n2", "n3"};
+  static bool none_replaced(const std::string&) { return false; }
+  static partition_record serving(std::vector<std::string> nodes) {
+    partition_record r{nodes.front(), 2, "serving", "", 7, {}};
+    for (auto& n : nodes) r.replicas.push_back({n, "u" + n.substr(1)});
+    return r;
+  }
+  static std::vector<std::string> nodes_of(const std::vector<replica_ref>& refs) {
+    std::vector<std::string> out;
+    for (const auto& r : refs) out.push_back(r.node);
+    return out;
+  }
+};
+
+TEST_F(WantedReplicas, AMovedPartitionDropsTheOldOwnersCopyWithOneReplica) {
+  // A handoff lists the old owner after the new one; with R = 1 it must stop voting.
+  for (uint16_t p : {0, 81, 255}) {
+    const auto wanted = wanted_replicas(p, serving({"n1", "n2"}), all, members, 1, none_replaced);
+    EXPECT_EQ(nodes_of(wanted), std::vector<std::string>{"n1"}) << "partition " << p;
+  }
+}
+
+TEST_F(WantedReplicas, AMovedPartitionShrinksToTheConfiguredCountOwnerFirst) {
+  for (uint16_t p = 0; p < 32; ++p) {
+    const auto wanted =
+        wanted_replicas(p, serving({"n3", "n1", "n2"}), all, members, 2, none_replaced);
+    ASSERT_EQ(wanted.size(), 2u);
+    EXPECT_EQ(wanted[0].node, "n3");
+    EXPECT_EQ(nodes_of(wanted), nodes_of(choose_replicas(p, "n3", all, members, 2)));
+  }
+}
+
+TEST_F(WantedReplicas, TheRightCountWithLiveCopiesIsNoChange) {
+  EXPECT_TRUE(wanted_replicas(5, serving({"n1"}), all, members, 1, none_replaced).empty());
+  EXPECT_TRUE(wanted_replicas(5, serving({"n2", "n3"}), all, members, 2, none_replaced).empty());
+  // Fewer eligible nodes than configured: as many copies as there are nodes is enough.
+  EXPECT_TRUE(
+      wanted_replicas(5, serving({"n1", "n2"}), {"n1", "n2"}, members, 3, none_replaced).empty());
+}
+
+TEST_F(WantedReplicas, AGrownClusterGetsMoreCopies) {
+  const auto wanted = wanted_replicas(9, serving({"n2"}), all, members, 3, none_replaced);
+  EXPECT_EQ(wanted.size(), 3u);
+  EXPECT_EQ(wanted[0].node, "n2");
+}
+
+TEST_F(WantedReplicas, AReplacedCopyMovesToAnEligibleNode) {
+  const std::vector<std::string> eligible{"n1", "n3"};  // n2 is being drained
+  const auto wanted = wanted_replicas(3, serving({"n1", "n2"}), eligible, members, 2,
+                                      [](const std::string& node) { return node == "n2"; });
+  EXPECT_EQ(nodes_of(wanted), (std::vector<std::string>{"n1", "n3"}));
+}
+
 }  // namespace
 }  // namespace sb::cluster

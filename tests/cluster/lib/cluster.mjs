@@ -1000,6 +1000,25 @@ export async function partitionRecord(etcd, p, { prefix = '/switchboard' } = {})
   }
 }
 
+// Every partition record under `<prefix>/parts/`, parsed, in one range read.
+export async function partitionRecords(etcd, { prefix = '/switchboard', timeoutMs = 3000 } = {}) {
+  const url = typeof etcd === 'string' ? etcd : etcd.url;
+  const from = `${prefix}/parts/`;
+  const end = `${prefix}/parts0`; // '0' follows '/': the end of the prefix range
+  const res = await fetch(`${url}/v3/kv/range`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ key: Buffer.from(from).toString('base64'), range_end: Buffer.from(end).toString('base64') }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`etcd range ${from}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  return (body.kvs ?? []).map((kv) => ({
+    partition: Number(Buffer.from(kv.key, 'base64').toString('utf8').slice(from.length)),
+    ...JSON.parse(Buffer.from(kv.value ?? '', 'base64').toString('utf8')),
+  }));
+}
+
 // The stored history of `stream` as `node` serves it, oldest first: [{seq, id, data}]. Through
 // GET /api/streams/{stream}/entries (streamEntries) when the node serves that route, else (404
 // "no such endpoint") as a fresh client resuming from 0 is replayed it: pushes until `expect`
