@@ -43,14 +43,12 @@ durable_stream::~durable_stream() {
       cluster::cluster_errc::owner_unavailable,
       "the stream's owner stopped while this request was in flight; retry it (appends with the "
       "same Idempotency-Key)");
-  for (auto* q : {&in_flight_, &unflushed_})
-    for (auto& p : *q)
-      for (auto* waiting : {&p.waiters, &p.duplicates})
-        for (auto& w : *waiting)
-          if (auto* rp = std::get_if<caf::response_promise>(&w); rp && rp->pending())
-            rp->deliver(stopped);
-          else if (auto* caller = std::get_if<caller_callback>(&w); caller && caller->done)
-            std::exchange(caller->done, nullptr)(stopped);
+  for_each_waiter([&](waiter& w, const pending_append&) {
+    if (auto* rp = std::get_if<caf::response_promise>(&w); rp && rp->pending())
+      rp->deliver(stopped);
+    else if (std::holds_alternative<caller_callback>(w))
+      answer(w, stopped);
+  });
   for (auto& poll : polls_)
     if (poll.rp.pending()) poll.rp.deliver(stopped);
 }
@@ -137,11 +135,6 @@ void durable_stream::append(append_request req, append_callback done) {
   append_for(std::move(req), std::move(done));
 }
 
-void durable_stream::append_for_caller(append_request req, append_callback done) {
-  append_for(std::move(req), caller_callback{std::move(done)});
-  if (!caller_expiry_scheduled_) schedule_caller_expiry(deps_.caller_timeout);
-}
-
 void durable_stream::schedule_caller_expiry(clock::duration after) {
   caller_expiry_scheduled_ = true;
   self_->delayed_send(self_, after, caller_expiry_atom::value);
@@ -151,22 +144,22 @@ void durable_stream::expire_callers() {
   caller_expiry_scheduled_ = false;
   const auto now = clock::now();
   bool waiting = false;
-  for (auto* q : {&in_flight_, &unflushed_})
-    for (auto& p : *q)
-      for (auto* ws : {&p.waiters, &p.duplicates})
-        for (auto& w : *ws) {
-          auto* caller = std::get_if<caller_callback>(&w);
-          if (!caller || !caller->done) continue;
-          if (now - p.received >= deps_.caller_timeout)
-            answer(w, caf::make_error(caf::sec::request_timeout));
-          else
-            waiting = true;
-        }
+  for_each_waiter([&](waiter& w, const pending_append& p) {
+    auto* caller = std::get_if<caller_callback>(&w);
+    if (!caller || !caller->done) return;
+    if (now - p.received >= deps_.caller_timeout)
+      answer(w, caf::make_error(caf::sec::request_timeout));
+    else
+      waiting = true;
+  });
   // Checked again a quarter of the timeout later: answered within 1.25 × the timeout.
   if (waiting) schedule_caller_expiry(deps_.caller_timeout / 4);
 }
 
 void durable_stream::append_for(append_request req, waiter rp) {
+  // A caller's callback gets request_timeout if the entry is not durable in time.
+  if (std::holds_alternative<caller_callback>(rp) && !caller_expiry_scheduled_)
+    schedule_caller_expiry(deps_.caller_timeout);
   if (failed_) {
     answer(rp, make_error(stream_errc::storage_failed, "storage failed; retry later"));
     return;

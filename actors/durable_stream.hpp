@@ -63,12 +63,20 @@ class durable_stream {
   void append(append_request req, caf::response_promise rp);
   // The same for the owner's own appends: `done` runs on the owner's thread once the entry is
   // durable (or failed), e.g. to answer a request with something other than append_result.
-  using append_callback = std::function<void(caf::expected<append_result>)>;
+  using append_callback = append_done;
   void append(append_request req, append_callback done);
-  // The same for a requester on this node that passed a callback instead of a request
-  // (actors/local_append.hpp): `done` is answered like a response promise, also with
-  // owner_unavailable when the owner stops with the append in flight.
-  void append_for_caller(append_request req, append_callback done);
+
+  // Who waits for an append: a requester (by request, or on this node by callback through
+  // actors/local_append.hpp), or the owner itself. A caller's callback is answered like a
+  // response promise: also with owner_unavailable when the owner stops with the append in
+  // flight, and with request_timeout after deps.caller_timeout.
+  struct caller_callback {
+    append_callback done;
+  };
+  using waiter = std::variant<caf::response_promise, append_callback, caller_callback>;
+  void append_for(append_request req, waiter w);
+  // Answers a waiter now, e.g. a request the owner refuses before appending anything.
+  static void answer(waiter& w, caf::expected<append_result> result);
 
   // Agents' view of an entry: returns the entry's data JSON as agents may see it, or "" when
   // it is the same as everyone's (e.g. no phone number to mask). Set once, before any append.
@@ -107,13 +115,6 @@ class durable_stream {
                                // seq sent to this connection
     clock::time_point unacked_since{};  // when unacked entries were last sent; epoch if none
   };
-  // Who waits for an append: a requester (by request or by callback), or the owner itself.
-  struct caller_callback {
-    append_callback done;
-  };
-  using waiter = std::variant<caf::response_promise, append_callback, caller_callback>;
-  static void answer(waiter& w, caf::expected<append_result> result);
-  void append_for(append_request req, waiter w);
   struct pending_append {
     uint64_t seq;
     append_request req;
@@ -158,6 +159,14 @@ class durable_stream {
   frame_ptr encode(const storage::stored_entry& e, bool redacted) const;
   void answer_poll(poll_waiter& w);
   void fail_pending(const std::string& error);
+  // Calls f(waiter, its append) for every waiter of an append not yet durable.
+  template <typename F>
+  void for_each_waiter(F f) {
+    for (auto* q : {&in_flight_, &unflushed_})
+      for (auto& p : *q)
+        for (auto* waiting : {&p.waiters, &p.duplicates})
+          for (auto& w : *waiting) f(w, p);
+  }
   // Answers the callers waiting longer than deps.caller_timeout; one timer per owner.
   void expire_callers();
   void schedule_caller_expiry(std::chrono::steady_clock::duration after);

@@ -45,6 +45,7 @@
 //   frame_batch                                         frames for the socket (from owners)
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -127,6 +128,9 @@ struct append_result {
   std::string id;
   bool duplicate = false;  // answered from an Idempotency-Key
 };
+
+// Called on the owner's thread once an append is durable, or with why it is not.
+using append_done = std::function<void(caf::expected<append_result>)>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {

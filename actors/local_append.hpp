@@ -13,8 +13,6 @@
 
 namespace sb {
 
-using append_done = std::function<void(caf::expected<append_result>)>;
-
 class local_append {
  public:
   // Called at most once, with the request and `done`, when the message is destroyed unhandled

@@ -1,7 +1,6 @@
 #include "actors/merchant.hpp"
 
 #include <boost/json.hpp>
-#include <variant>
 
 #include "actors/local_append.hpp"
 #include "actors/order_status.hpp"
@@ -17,20 +16,10 @@ constexpr size_t max_cached_statuses = 4096;
 
 // Who asked for an append: a request (answered through its promise) or, from this node's
 // HTTP layer, a local_append (answered through its callback).
-using requester = std::variant<caf::response_promise, append_done>;
+using requester = durable_stream::waiter;
 
 void refuse(requester& who, caf::error err) {
-  if (auto* rp = std::get_if<caf::response_promise>(&who))
-    rp->deliver(std::move(err));
-  else
-    std::get<append_done>(who)(std::move(err));
-}
-
-void append_for(durable_stream& stream, append_request req, requester who) {
-  if (auto* rp = std::get_if<caf::response_promise>(&who))
-    stream.append(std::move(req), std::move(*rp));
-  else
-    stream.append_for_caller(std::move(req), std::get<append_done>(std::move(who)));
+  durable_stream::answer(who, std::move(err));
 }
 
 // Appends an order's next status; the HTTP layer checked who asks and the field shapes.
@@ -56,7 +45,7 @@ void set_status(self_ptr self, const stream_deps& deps, append_request req, requ
                            " (new -> accepted -> done)"));
   if (st.statuses.size() >= max_cached_statuses) st.statuses.clear();
   st.statuses[order_id] = status;  // a failed write stops this actor, and the cache with it
-  append_for(*st.stream, std::move(req), std::move(rp));
+  st.stream->append_for(std::move(req), std::move(rp));
 }
 
 // An order, or the next status of one.
@@ -64,7 +53,7 @@ void accept(self_ptr self, const stream_deps& deps, append_request req, requeste
   if (req.kind == "order_status") return set_status(self, deps, std::move(req), std::move(who));
   req.kind = "order";
   deps.metrics->orders_received.fetch_add(1, std::memory_order_relaxed);
-  append_for(*self->state.stream, std::move(req), std::move(who));
+  self->state.stream->append_for(std::move(req), std::move(who));
 }
 
 }  // namespace
@@ -81,7 +70,8 @@ caf::behavior merchant(caf::stateful_actor<merchant_state>* self, std::string me
                              append_request req;
                              append_done done;
                              if (msg.take(req, done))
-                               accept(self, deps, std::move(req), std::move(done));
+                               accept(self, deps, std::move(req),
+                                      durable_stream::caller_callback{std::move(done)});
                            }};
   return owner_behavior(self, deps, std::move(own));
 }

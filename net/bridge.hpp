@@ -56,7 +56,6 @@ class bridge {
   void closed(const caf::actor& conn);
 
   const caf::actor& registry() const { return registry_; }
-  const owner_cache& owners() const { return *owners_; }
 
   // The cluster: the view always (a static table when alone), the node only with --etcd. Set
   // once by main before serving.
