@@ -1,32 +1,18 @@
 // App webhook delivery. app_deliver runs on the outbox's sender threads.
 #include "channels/app_outbound.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <boost/json.hpp>
 
-#include "channels/http_client.hpp"
+#include "codec/hmac.hpp"
+#include "http_client/http_client.hpp"
 
 namespace sb::channels {
 
+using http_client::http_call;
+using http_client::perform;
+
 std::string app_signature(std::string_view secret, std::string_view body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  // HMAC accepts a null key pointer only with length 0; an empty view may have a null data().
-  static const unsigned char empty_key = 0;
-  const void* key = secret.empty() ? &empty_key : static_cast<const void*>(secret.data());
-  if (!HMAC(EVP_sha256(), key, static_cast<int>(secret.size()),
-            reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &size)) {
-    return {};  // never verifies at the receiver
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "sha256=";
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 0x0f];
-  }
-  return out;
+  return codec::hmac_sha256_header(secret, body);
 }
 
 std::string app_webhook_body(const outbound_message& msg) {

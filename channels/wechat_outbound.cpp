@@ -10,9 +10,13 @@
 #include <exception>
 #include <initializer_list>
 
-#include "channels/http_client.hpp"
+#include "http_client/http_client.hpp"
 
 namespace sb::channels {
+
+using http_client::http_call;
+using http_client::http_reply;
+using http_client::perform;
 
 namespace {
 

@@ -1,4 +1,4 @@
-// etcd_client: each call is one POST through sb::channels::perform (a fresh connection with its
+// etcd_client: each call is one POST through sb::http_client::perform (a fresh connection with its
 // own deadline), so calls share nothing but the endpoint preference and need no lock.
 #include "cluster/etcd_client.hpp"
 
@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
-#include "channels/http_client.hpp"
+#include "http_client/http_client.hpp"
 
 namespace sb::cluster {
 
@@ -240,7 +240,7 @@ std::optional<json::object> etcd_client::post(std::string_view path, const json:
     error = "etcd: no endpoints";
     return std::nullopt;
   }
-  channels::http_call call;
+  http_client::http_call call;
   call.method = "POST";
   call.body = json::serialize(body);
   std::string failures;
@@ -248,7 +248,7 @@ std::optional<json::object> etcd_client::post(std::string_view path, const json:
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     const size_t index = (first + i) % endpoints_.size();
     call.url = endpoints_[index] + std::string(path);
-    auto reply = channels::perform(call, timeout_, max_answer_bytes);
+    auto reply = http_client::perform(call, timeout_, max_answer_bytes);
     if (reply.status == 0) {
       failures += (failures.empty() ? "" : "; ") + reply.error;
       continue;

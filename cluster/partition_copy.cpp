@@ -5,9 +5,9 @@
 #include <thread>
 #include <vector>
 
-#include "channels/app_outbound.hpp"
-#include "channels/http_client.hpp"
+#include "codec/hmac.hpp"
 #include "codec/jwt.hpp"
+#include "http_client/http_client.hpp"
 #include "storage/op_codec.hpp"
 
 namespace sb::cluster::partition_copy {
@@ -27,7 +27,7 @@ std::string query(const chunk_params& c) {
 }  // namespace
 
 std::string sign(const std::string& secret, const chunk_params& c, const std::string& body) {
-  return channels::app_signature(
+  return codec::hmac_sha256_header(
       secret, c.kind + "\n" + std::to_string(c.partition) + "\n" + query(c) + "\n" + body);
 }
 
@@ -46,7 +46,7 @@ std::string send(const storage::stream_store& store, const std::string& secret,
   }
   for (size_t i = 0; i < chunks.size(); ++i) {
     chunk_params c{kind, p, epoch, i == 0, i + 1 == chunks.size(), sent};
-    channels::http_call call;
+    http_client::http_call call;
     call.method = "POST";
     call.url = "http://" + to_http + "/internal/partitions/" + std::to_string(p) + "/" + kind +
                "?" + query(c);
@@ -54,10 +54,10 @@ std::string send(const storage::stream_store& store, const std::string& secret,
                     {"X-Switchboard-Signature", sign(secret, c, chunks[i])}};
     call.body = std::move(chunks[i]);
     // The receiver may not have seen the move in its watch yet (409): give it a moment.
-    auto reply = channels::perform(call, step_timeout);
+    auto reply = http_client::perform(call, step_timeout);
     for (int wait = 0; reply.status == 409 && wait < 20; ++wait) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      reply = channels::perform(call, step_timeout);
+      reply = http_client::perform(call, step_timeout);
     }
     if (!reply.error.empty()) return reply.error;
     if (reply.status != 200)

@@ -6,11 +6,10 @@
 #include <optional>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <boost/json.hpp>
 
 #include "codec/frames.hpp"
+#include "codec/hmac.hpp"
 
 namespace sb::codec {
 
@@ -25,16 +24,7 @@ constexpr size_t max_token_bytes = 8192;
 constexpr std::string_view alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-using digest = std::array<unsigned char, 32>;
-
-// False only when OpenSSL fails (out of memory); callers then refuse, never accept.
-bool hmac_sha256(std::string_view key, std::string_view data, digest& out) {
-  unsigned int len = 0;
-  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
-              &len) != nullptr &&
-         len == out.size();
-}
+using digest = sha256_digest;
 
 int b64_value(char c) {
   const size_t pos = alphabet.find(c);

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "channels/app_outbound.hpp"
-#include "channels/http_client.hpp"
 #include "channels/wechat_outbound.hpp"
+#include "http_client/http_client.hpp"
 #include "tests/unit/channels_fake_server.hpp"
 
 namespace sb::channels {
@@ -23,6 +23,8 @@ using namespace std::chrono_literals;
 using fakes::fake_server;
 using fakes::recorded_request;
 using fakes::scripted_reply;
+using http_client::http_call;
+using http_client::perform;
 
 constexpr auto call_timeout = std::chrono::milliseconds(2000);
 

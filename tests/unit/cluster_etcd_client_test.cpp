@@ -22,10 +22,10 @@
 #include <sstream>
 #include <thread>
 
-#include "channels/http_client.hpp"
 #include "cluster/etcd_client.hpp"
 #include "cluster/etcd_watch.hpp"
 #include "cluster/record_writes.hpp"
+#include "http_client/http_client.hpp"
 
 namespace {
 
@@ -141,14 +141,14 @@ class etcd_process {
 
   bool wait_healthy(std::string& error) {
     const auto deadline = clock_type::now() + 10s;
-    sb::channels::http_call call;
+    sb::http_client::http_call call;
     call.url = endpoint + "/health";
     while (clock_type::now() < deadline) {
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
         return (error = "etcd exited: " + log_tail(), false);
       }
-      const auto reply = sb::channels::perform(call, 500ms);
+      const auto reply = sb::http_client::perform(call, 500ms);
       if (reply.status == 200 && reply.body.find("true") != std::string::npos) return true;
       std::this_thread::sleep_for(50ms);
     }

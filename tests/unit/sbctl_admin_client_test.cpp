@@ -23,18 +23,18 @@ TEST(SbctlUrlEncoding, StreamNamesBecomeOnePathSegment) {
 
 // Records every call and answers each with `reply`.
 struct scripted {
-  std::vector<channels::http_call> calls;
-  channels::http_reply reply{200, R"({"ok":true})", ""};
+  std::vector<http_client::http_call> calls;
+  http_client::http_reply reply{200, R"({"ok":true})", ""};
 
   admin_client client(std::string node = "http://127.0.0.1:8080") {
-    return admin_client(std::move(node), [this](const channels::http_call& call) {
+    return admin_client(std::move(node), [this](const http_client::http_call& call) {
       calls.push_back(call);
       return reply;
     });
   }
 };
 
-std::string header(const channels::http_call& call, const std::string& name) {
+std::string header(const http_client::http_call& call, const std::string& name) {
   for (const auto& [n, v] : call.headers)
     if (n == name) return v;
   return "<none>";

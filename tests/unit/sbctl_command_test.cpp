@@ -15,17 +15,17 @@ namespace {
 namespace json = boost::json;
 
 struct session {
-  std::deque<channels::http_reply> replies;  // answered in order
-  std::vector<channels::http_call> calls;
+  std::deque<http_client::http_reply> replies;  // answered in order
+  std::vector<http_client::http_call> calls;
   std::ostringstream out, err;
 
   int run(const std::vector<std::string>& args, const char* env_token = nullptr) {
     auto parsed = parse_options(args, env_token);
     EXPECT_TRUE(parsed.options) << parsed.error;
-    admin_client client(parsed.options->node, [this](const channels::http_call& call) {
+    admin_client client(parsed.options->node, [this](const http_client::http_call& call) {
       calls.push_back(call);
       EXPECT_FALSE(replies.empty()) << "unexpected call " << call.url;
-      if (replies.empty()) return channels::http_reply{};
+      if (replies.empty()) return http_client::http_reply{};
       auto r = replies.front();
       replies.pop_front();
       return r;
@@ -34,7 +34,7 @@ struct session {
   }
 };
 
-std::string authorization(const channels::http_call& call) {
+std::string authorization(const http_client::http_call& call) {
   for (const auto& [n, v] : call.headers)
     if (n == "Authorization") return v;
   return {};

@@ -20,8 +20,8 @@ std::string encode_segment(std::string_view text) {
 admin_client::admin_client(std::string node, transport send)
     : node_(std::move(node)), send_(std::move(send)) {
   if (!send_) {
-    send_ = [](const channels::http_call& call) {
-      return channels::perform(call, timeout, max_answer_bytes);
+    send_ = [](const http_client::http_call& call) {
+      return http_client::perform(call, timeout, max_answer_bytes);
     };
   }
 }
@@ -67,7 +67,7 @@ std::string first_line(const std::string& body) {
 }  // namespace
 
 admin_result admin_client::call(std::string method, const std::string& path, std::string body) {
-  channels::http_call request;
+  http_client::http_call request;
   request.method = std::move(method);
   request.url = node_ + path;
   if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);

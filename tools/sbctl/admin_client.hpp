@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "channels/http_client.hpp"
+#include "http_client/http_client.hpp"
 
 namespace sb::sbctl {
 
@@ -28,10 +28,10 @@ struct admin_result {
 
 class admin_client {
  public:
-  using transport = std::function<channels::http_reply(const channels::http_call&)>;
+  using transport = std::function<http_client::http_reply(const http_client::http_call&)>;
   static constexpr std::chrono::seconds timeout{10};
 
-  // `node` is a base URL without a trailing '/'. The default transport is channels::perform.
+  // `node` is a base URL without a trailing '/'. The default transport is http_client::perform.
   explicit admin_client(std::string node, transport send = {});
 
   void set_token(std::string token) { token_ = std::move(token); }

@@ -1,4 +1,5 @@
-// A small blocking HTTP/1.1 client for outbound channel calls (WeChat API, app webhooks).
+// A small blocking HTTP/1.1 client for the node's outbound calls: channel APIs and webhooks
+// (WeChat, apps), the etcd gateway, partition copies between nodes.
 // Blocks the calling thread for at most `timeout`: only the outbox's sender threads call it,
 // never an asio or CAF scheduler thread. Supports http:// and https:// (TLS with the system's
 // CA store and SNI). Beast-free header; Beast lives in http_client.cpp.
@@ -8,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace sb::channels {
+namespace sb::http_client {
 
 struct http_call {
   std::string method = "GET";
@@ -27,4 +28,4 @@ struct http_reply {
 http_reply perform(const http_call& call, std::chrono::milliseconds timeout,
                    size_t max_body = 1 << 20);
 
-}  // namespace sb::channels
+}  // namespace sb::http_client

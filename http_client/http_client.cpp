@@ -1,6 +1,6 @@
 // perform(): one io_context per call, every step asynchronous and run only until the call's
 // single deadline, after which the socket is closed. Called from the outbox's sender threads.
-#include "channels/http_client.hpp"
+#include "http_client/http_client.hpp"
 
 #include <openssl/ssl.h>
 
@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <variant>
 
-namespace sb::channels {
+namespace sb::http_client {
 
 namespace {
 
@@ -248,4 +248,4 @@ http_reply perform(const http_call& call, std::chrono::milliseconds timeout, siz
   }
 }
 
-}  // namespace sb::channels
+}  // namespace sb::http_client
