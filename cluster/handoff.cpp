@@ -88,17 +88,26 @@ void handoff::move(uint16_t p) {
     self->request(deps_.registry, step_timeout, seal_atom::value, p)
         .receive([&](bool) { sealed = true; }, [&](caf::error&) {});
   }
+  // Whatever still reaches the storage now fails instead of landing after the copy; the
+  // barrier then waits for what was accepted before.
+  deps_.store->set_writable(partition_id{p}, false);
   std::promise<void> barrier;
   deps_.commit->submit({}, [&barrier](const std::string&) { barrier.set_value(); });
   const bool flushed = barrier.get_future().wait_for(step_timeout) == std::future_status::ready;
+  storage::replica_state sent;
   std::string error = !sealed    ? "owners did not stop"
                       : !flushed ? "group commit barrier timed out"
-                                 : transfer(p, r->epoch + 1, to->http);
+                                 : transfer(p, r->epoch + 1, to->http, sent);
+  // Closed to writes, the partition cannot have moved on since the copy was taken.
+  if (const auto now = deps_.store->replica(partition_id{p}); error.empty() && sent.behind(now))
+    error = "BUG: written after the copy (lsn " + std::to_string(sent.last_lsn) + " copied, " +
+            std::to_string(now.last_lsn) + " stored)";
   if (!error.empty()) {
     log("partition " + std::to_string(p) + " to " + r->to + " failed: " + error);
     if (deps_.metrics)
       deps_.metrics->cluster_handoff_failures.fetch_add(1, std::memory_order_relaxed);
     put_back(p, *r);
+    deps_.store->set_writable(partition_id{p}, true);
     view_->set_sealed(p, false);
     return;
   }
@@ -123,8 +132,10 @@ void handoff::move(uint16_t p) {
     // Unknown or refused: stay sealed until etcd says who owns it (the watch re-runs this).
     log("partition " + std::to_string(p) + ": commit " + (done ? "refused" : "failed: " + error));
     if (auto now = view_->partition(p);
-        now && now->owner == view_->self() && now->state == "serving")
+        now && now->owner == view_->self() && now->state == "serving") {
+      deps_.store->set_writable(partition_id{p}, true);
       view_->set_sealed(p, false);
+    }
     return;
   }
   // Still a copy of the new owner's: the records stay, and its rounds continue from them.
@@ -143,8 +154,8 @@ void handoff::move(uint16_t p) {
       std::to_string(r->epoch + 1) + " in " + std::to_string(ms) + " ms");
 }
 
-std::string handoff::transfer(uint16_t p, uint64_t epoch, const std::string& to_http) {
-  storage::replica_state sent;
+std::string handoff::transfer(uint16_t p, uint64_t epoch, const std::string& to_http,
+                              storage::replica_state& sent) {
   return partition_copy::send(*deps_.store, deps_.secret, "import", p, epoch, to_http, sent);
 }
 

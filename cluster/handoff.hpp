@@ -56,7 +56,8 @@ class handoff {
  private:
   void loop();
   void move(uint16_t p);
-  std::string transfer(uint16_t p, uint64_t epoch, const std::string& to_http);
+  std::string transfer(uint16_t p, uint64_t epoch, const std::string& to_http,
+                       storage::replica_state& sent);
   void put_back(uint16_t p, const partition_record& r);
 
   etcd_client& etcd_;

@@ -92,6 +92,13 @@ bool needs_sync(const write_set& set, const group_commit::callback& done) {
 }  // namespace
 
 void group_commit::commit(std::vector<pending>& round) {
+  // A set for a partition being handed over fails alone, not the round it came with.
+  std::erase_if(round, [this](pending& p) {
+    auto refused = store_.refusal(p.set);
+    if (refused.empty()) return false;
+    if (p.done) p.done(refused);
+    return true;
+  });
   std::vector<const write_set*> sets;
   sets.reserve(round.size());
   bool sync = false;

@@ -4,6 +4,7 @@
 // Read and purge errors (I/O, corruption) throw std::runtime_error: reading them as "empty"
 // could make a writer reuse seqs. Stream names must not contain 0x00 (std::invalid_argument).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -130,7 +131,14 @@ class stream_store {
   // The storage fence: the epoch at which this node last held partition p (0 = never), kept
   // in node-local metadata that never moves with a partition. set_* is synced.
   uint64_t partition_epoch(partition_id p) const;
+  // Also opens p for writes again (a node that holds p at a new epoch writes it).
   std::string set_partition_epoch(partition_id p, uint64_t epoch);
+  // A handoff closes p to apply() before it copies p away, so no write can land here after the
+  // copy was taken (and be answered while the new owner lacks it): apply() then fails. Opened
+  // again if the handoff is called off, or by set_partition_epoch. In memory only.
+  void set_writable(partition_id p, bool writable);
+  // Why apply() would refuse `set` now (it writes a partition closed by set_writable), or "".
+  std::string refusal(const write_set& set) const;
 
   // Applies the sets atomically; with `sync` the call returns after the WAL is fsynced.
   // With `rounds`, every partition the sets write also gets its next round (lsn + 1 at the
@@ -170,6 +178,8 @@ class stream_store {
   // Node-local metadata, read once at open and then kept here (under write_mutex_).
   std::vector<uint64_t> fences_;
   std::vector<replica_state> positions_;
+  std::vector<bool> closed_;             // handed over: apply() refuses writes (set_writable)
+  std::atomic<size_t> closed_count_{0};  // refusal()'s fast path: usually nothing is closed
   std::string uuid_;
 };
 

@@ -75,6 +75,8 @@ std::string write(rocksdb::DB& db, rocksdb::WriteBatch& batch, bool sync) {
 void stream_store::load_metadata() {
   std::lock_guard lock(write_mutex_);
   fences_.assign(partition_count, 0);
+  closed_.assign(partition_count, false);
+  closed_count_ = 0;
   positions_.assign(partition_count, {});
   for (uint16_t p = 0; p < partition_count; ++p) {
     if (auto v = get(*db_, meta_key(fence_tag, p)); v && v->size() == 8)
@@ -167,8 +169,31 @@ std::string stream_store::set_partition_epoch(partition_id id, uint64_t epoch) {
   if (auto s = batch.Put(meta_key(fence_tag, p), encode_epoch(epoch)); !s.ok()) return s.ToString();
   std::lock_guard lock(write_mutex_);
   auto error = write(*db_, batch, true);
-  if (error.empty()) fences_[p] = epoch;
+  if (error.empty()) {
+    fences_[p] = epoch;
+    if (closed_[p]) --closed_count_;
+    closed_[p] = false;
+  }
   return error;
+}
+
+void stream_store::set_writable(partition_id id, bool writable) {
+  const uint16_t p = id.value();
+  if (p >= partition_count) return;
+  std::lock_guard lock(write_mutex_);
+  if (closed_[p] == !writable) return;
+  closed_[p] = !writable;
+  writable ? --closed_count_ : ++closed_count_;
+}
+
+std::string stream_store::refusal(const write_set& set) const {
+  if (closed_count_.load() == 0) return {};
+  std::lock_guard lock(write_mutex_);
+  for (const auto& op : set.ops())
+    if (const int p = op_codec::partition_of_key(op.key);
+        p >= 0 && p < partition_count && closed_[p])
+      return "partition " + std::to_string(p) + " is being handed over: it takes no writes here";
+  return {};
 }
 
 replica_state stream_store::replica(partition_id id) const {
@@ -196,6 +221,8 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   std::lock_guard lock(write_mutex_);
   std::vector<std::pair<uint16_t, replica_state>> advanced;
   for (auto& [p, ops] : by_partition) {
+    if (closed_[p])
+      return "partition " + std::to_string(p) + " is being handed over: it takes no writes here";
     const replica_state& now = positions_[p];
     // A takeover sealed this replica above the epoch this node still writes at: it is no
     // owner any more, and a round it wrote now could reach an unsealed backup and be answered.

@@ -6,9 +6,11 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "base/partition.hpp"
 #include "storage/group_commit.hpp"
 #include "tests/unit/storage_test_support.hpp"
 
@@ -182,6 +184,64 @@ TEST_F(GroupCommit, CallbackMaySubmitAgain) {
   EXPECT_EQ(second.get_future().get(), "");
   gc.stop();
   EXPECT_EQ(store_->last_seq("orders:m1"), 2u);
+}
+
+// Two streams in different partitions: `closed` is handed over, `open` is not.
+struct two_partitions {
+  std::string closed = "orders:closed";
+  std::string open = "orders:open-0";
+  two_partitions() {
+    for (int i = 1; partition_of(open) == partition_of(closed); ++i)
+      open = "orders:open-" + std::to_string(i);
+  }
+};
+
+TEST_F(GroupCommit, ASetForAPartitionBeingHandedOverFailsAloneAndWritesNothing) {
+  const two_partitions s;
+  store_->set_writable(partition_of(s.closed), false);
+  EXPECT_NE(store_->refusal(entry_set(s.closed, 1)).find("handed over"), std::string::npos);
+  EXPECT_EQ(store_->refusal(entry_set(s.open, 1)), "");
+  std::promise<std::string> closed_result, open_result;
+  {
+    group_commit gc(*store_, true);
+    gc.submit(entry_set(s.closed, 1), [&](const std::string& e) { closed_result.set_value(e); });
+    gc.submit(entry_set(s.open, 1), [&](const std::string& e) { open_result.set_value(e); });
+  }
+  EXPECT_NE(closed_result.get_future().get().find("handed over"), std::string::npos);
+  EXPECT_EQ(open_result.get_future().get(), "");
+  EXPECT_EQ(store_->last_seq(s.closed), 0u);
+  EXPECT_EQ(store_->last_seq(s.open), 1u);
+}
+
+TEST_F(GroupCommit, AHandedOverPartitionTakesWritesAgainWhenReopenedOrHeldAtANewEpoch) {
+  const two_partitions s;
+  const auto p = partition_of(s.closed);
+  group_commit gc(*store_, true);
+  auto write = [&](uint64_t seq) {
+    std::promise<std::string> result;
+    gc.submit(entry_set(s.closed, seq), [&](const std::string& e) { result.set_value(e); });
+    return result.get_future().get();
+  };
+  store_->set_writable(p, false);
+  EXPECT_NE(write(1), "");
+  store_->set_writable(p, true);  // the handoff was called off
+  EXPECT_EQ(write(1), "");
+  store_->set_writable(p, false);
+  EXPECT_NE(write(2), "");
+  ASSERT_EQ(store_->set_partition_epoch(p, 7), "");  // this node holds it again
+  EXPECT_EQ(write(2), "");
+  EXPECT_EQ(store_->last_seq(s.closed), 2u);
+}
+
+TEST_F(GroupCommit, ApplyRefusesAHandedOverPartitionWhenReplicating) {
+  // group_commit filters such sets first; apply() itself is the last line.
+  const two_partitions s;
+  store_->set_writable(partition_of(s.closed), false);
+  const auto set = entry_set(s.closed, 1);
+  std::vector<replica_round> rounds;
+  EXPECT_NE(store_->apply({&set}, true, &rounds).find("handed over"), std::string::npos);
+  EXPECT_TRUE(rounds.empty());
+  EXPECT_EQ(store_->last_seq(s.closed), 0u);
 }
 
 TEST(GroupCommitFaults, EveryCallbackOfAFailedRoundGetsTheError) {
