@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include "cluster/etcd_keys.hpp"
 #include "cluster/registry.hpp"
@@ -13,6 +14,8 @@ namespace sb::cluster {
 namespace {
 
 constexpr auto step_timeout = std::chrono::seconds(10);
+// How long a committed move waits for this node's watch to show it before unsealing.
+constexpr auto view_patience = std::chrono::seconds(2);
 
 void log(const std::string& line) {
   std::fprintf(stderr, "switchboard: handoff: %s\n", line.c_str());
@@ -137,6 +140,20 @@ void handoff::move(uint16_t p) {
       view_->set_sealed(p, false);
     }
     return;
+  }
+  // Unsealed only once this node's view has the committed record: until the watch delivers
+  // it, the view still names this node the owner at the old epoch, and a resolve would spawn
+  // an owner here that appends on the copy left behind (the store refuses those writes now,
+  // but the client would get an error instead of waiting for the new owner).
+  const auto view_deadline = std::chrono::steady_clock::now() + view_patience;
+  for (;;) {
+    auto seen = view_->partition(p);
+    if (!seen || seen->epoch > r->epoch || seen->owner != view_->self()) break;
+    if (std::chrono::steady_clock::now() >= view_deadline) {
+      log("partition " + std::to_string(p) + ": the watch has not shown the move yet");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Still a copy of the new owner's: the records stay, and its rounds continue from them.
   if (!next.keeps_copy(view_->self()))
