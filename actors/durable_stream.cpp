@@ -298,8 +298,7 @@ void durable_stream::subscribe(caf::actor conn, const std::string& principal, ui
   sub.explicit_resume = has_resume && sub.delivered < acked(principal);
   sub.leave_after = 0;
   sub.unacked_since = {};
-  pump(sub);
-  schedule_tick();
+  pump(sub);  // arms the redelivery tick if it sends anything
   if (on_subscribe_) on_subscribe_(sub.conn, principal, role);
 }
 

@@ -110,8 +110,7 @@ void handoff::move(uint16_t p) {
     if (deps_.metrics)
       deps_.metrics->cluster_handoff_failures.fetch_add(1, std::memory_order_relaxed);
     put_back(p, *r);
-    deps_.store->set_writable(partition_id{p}, true);
-    view_->set_sealed(p, false);
+    reopen(p);
     return;
   }
   // The one commit point: only if nobody changed the record meanwhile. The new owner joins
@@ -135,10 +134,8 @@ void handoff::move(uint16_t p) {
     // Unknown or refused: stay sealed until etcd says who owns it (the watch re-runs this).
     log("partition " + std::to_string(p) + ": commit " + (done ? "refused" : "failed: " + error));
     if (auto now = view_->partition(p);
-        now && now->owner == view_->self() && now->state == "serving") {
-      deps_.store->set_writable(partition_id{p}, true);
-      view_->set_sealed(p, false);
-    }
+        now && now->owner == view_->self() && now->state == "serving")
+      reopen(p);
     return;
   }
   // Unsealed only once this node's view has the committed record: until the watch delivers
@@ -174,6 +171,11 @@ void handoff::move(uint16_t p) {
 std::string handoff::transfer(uint16_t p, uint64_t epoch, const std::string& to_http,
                               storage::replica_state& sent) {
   return partition_copy::send(*deps_.store, deps_.secret, "import", p, epoch, to_http, sent);
+}
+
+void handoff::reopen(uint16_t p) {
+  deps_.store->set_writable(partition_id{p}, true);
+  view_->set_sealed(p, false);
 }
 
 void handoff::put_back(uint16_t p, const partition_record& r) {

@@ -59,6 +59,8 @@ class handoff {
   std::string transfer(uint16_t p, uint64_t epoch, const std::string& to_http,
                        storage::replica_state& sent);
   void put_back(uint16_t p, const partition_record& r);
+  // A move called off here: p takes writes and is served again.
+  void reopen(uint16_t p);
 
   etcd_client& etcd_;
   std::shared_ptr<cluster_view> view_;

@@ -168,6 +168,9 @@ class stream_store {
   // Loads the fences and replication positions and makes the storage uuid if missing.
   void load_metadata();
   std::string write_position(uint16_t p, const replica_state& s, bool sync);
+  // closed_ and closed_count_ together; write_mutex_ held.
+  void set_closed_locked(uint16_t p, bool closed);
+  static std::string handed_over(uint16_t p);  // apply()'s and refusal()'s answer
   size_t purge_still_expired(const std::vector<std::string>& keys, int64_t now_ms);
 
   std::shared_ptr<rocksdb::Env> env_;  // declared before db_: must outlive it

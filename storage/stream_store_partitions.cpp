@@ -171,8 +171,7 @@ std::string stream_store::set_partition_epoch(partition_id id, uint64_t epoch) {
   auto error = write(*db_, batch, true);
   if (error.empty()) {
     fences_[p] = epoch;
-    if (closed_[p]) --closed_count_;
-    closed_[p] = false;
+    set_closed_locked(p, false);
   }
   return error;
 }
@@ -181,9 +180,17 @@ void stream_store::set_writable(partition_id id, bool writable) {
   const uint16_t p = id.value();
   if (p >= partition_count) return;
   std::lock_guard lock(write_mutex_);
-  if (closed_[p] == !writable) return;
-  closed_[p] = !writable;
-  writable ? --closed_count_ : ++closed_count_;
+  set_closed_locked(p, !writable);
+}
+
+void stream_store::set_closed_locked(uint16_t p, bool closed) {
+  if (closed_[p] == closed) return;
+  closed_[p] = closed;
+  closed ? ++closed_count_ : --closed_count_;
+}
+
+std::string stream_store::handed_over(uint16_t p) {
+  return "partition " + std::to_string(p) + " is being handed over: it takes no writes here";
 }
 
 std::string stream_store::refusal(const write_set& set) const {
@@ -192,7 +199,7 @@ std::string stream_store::refusal(const write_set& set) const {
   for (const auto& op : set.ops())
     if (const int p = op_codec::partition_of_key(op.key);
         p >= 0 && p < partition_count && closed_[p])
-      return "partition " + std::to_string(p) + " is being handed over: it takes no writes here";
+      return handed_over(static_cast<uint16_t>(p));
   return {};
 }
 
@@ -221,8 +228,7 @@ std::string stream_store::apply(const std::vector<const write_set*>& sets, bool 
   std::lock_guard lock(write_mutex_);
   std::vector<std::pair<uint16_t, replica_state>> advanced;
   for (auto& [p, ops] : by_partition) {
-    if (closed_[p])
-      return "partition " + std::to_string(p) + " is being handed over: it takes no writes here";
+    if (closed_[p]) return handed_over(p);
     const replica_state& now = positions_[p];
     // A takeover sealed this replica above the epoch this node still writes at: it is no
     // owner any more, and a round it wrote now could reach an unsealed backup and be answered.

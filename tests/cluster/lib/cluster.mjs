@@ -971,21 +971,31 @@ export function assertSameEntries(entries, expected, what) {
 
 // ---------------------------------------------------------------- replication (issue 9)
 
-// One key of etcd through its v3 JSON gateway: {key, value (a string), mod_revision, version}
-// or null when absent. `etcd` is the startEtcd() result or its URL.
-export async function etcdGet(etcd, key, { timeoutMs = 3000 } = {}) {
+// The keys [key, rangeEnd) of etcd (just `key` without rangeEnd) through its v3 JSON gateway,
+// decoded: [{key, value (a string), mod_revision, version}].
+async function etcdRange(etcd, key, { rangeEnd, timeoutMs = 3000 } = {}) {
   const url = typeof etcd === 'string' ? etcd : etcd.url;
+  const b64 = (x) => Buffer.from(x).toString('base64');
   const res = await fetch(`${url}/v3/kv/range`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+    body: JSON.stringify(rangeEnd === undefined ? { key: b64(key) } : { key: b64(key), range_end: b64(rangeEnd) }),
     signal: AbortSignal.timeout(timeoutMs),
   });
   const body = await res.json();
   if (res.status !== 200) throw new Error(`etcd range ${key}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
-  const kv = body.kvs?.[0];
-  if (!kv) return null;
-  return { key, value: Buffer.from(kv.value ?? '', 'base64').toString('utf8'), mod_revision: Number(kv.mod_revision), version: Number(kv.version) };
+  return (body.kvs ?? []).map((kv) => ({
+    key: Buffer.from(kv.key, 'base64').toString('utf8'),
+    value: Buffer.from(kv.value ?? '', 'base64').toString('utf8'),
+    mod_revision: Number(kv.mod_revision),
+    version: Number(kv.version),
+  }));
+}
+
+// One key of etcd: {key, value (a string), mod_revision, version} or null when absent. `etcd`
+// is the startEtcd() result or its URL.
+export async function etcdGet(etcd, key, { timeoutMs = 3000 } = {}) {
+  return (await etcdRange(etcd, key, { timeoutMs }))[0] ?? null;
 }
 
 // The partition record `<prefix>/parts/<p>` as etcd holds it, parsed
@@ -1002,21 +1012,9 @@ export async function partitionRecord(etcd, p, { prefix = '/switchboard' } = {})
 
 // Every partition record under `<prefix>/parts/`, parsed, in one range read.
 export async function partitionRecords(etcd, { prefix = '/switchboard', timeoutMs = 3000 } = {}) {
-  const url = typeof etcd === 'string' ? etcd : etcd.url;
   const from = `${prefix}/parts/`;
-  const end = `${prefix}/parts0`; // '0' follows '/': the end of the prefix range
-  const res = await fetch(`${url}/v3/kv/range`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key: Buffer.from(from).toString('base64'), range_end: Buffer.from(end).toString('base64') }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`etcd range ${from}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
-  return (body.kvs ?? []).map((kv) => ({
-    partition: Number(Buffer.from(kv.key, 'base64').toString('utf8').slice(from.length)),
-    ...JSON.parse(Buffer.from(kv.value ?? '', 'base64').toString('utf8')),
-  }));
+  const kvs = await etcdRange(etcd, from, { rangeEnd: `${prefix}/parts0`, timeoutMs }); // '0' follows '/'
+  return kvs.map((kv) => ({ partition: Number(kv.key.slice(from.length)), ...JSON.parse(kv.value) }));
 }
 
 // The stored history of `stream` as `node` serves it, oldest first: [{seq, id, data}]. Through
