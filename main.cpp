@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   // Without etcd the node runs alone and owns every partition (a static table).
   auto view = clustered ? std::make_shared<sb::cluster::cluster_view>(settings.node.id)
                         : sb::cluster::cluster_view::standalone_table(settings.node.id);
+  view->set_liveness({settings.cluster.probe_interval, settings.cluster.unresponsive_after});
   int exit_code = 0;
   {
     caf::actor_system sys{cfg};

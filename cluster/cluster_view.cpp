@@ -37,7 +37,7 @@ route cluster_view::route_locked(uint16_t p) const {
       return {route::kind::moving, "partition " + std::to_string(p) + " is moving", r->epoch};
     return {route::kind::local, self_, r->epoch};
   }
-  if (!members_.contains(r->owner) || !peers_.contains(r->owner) || !peers_.at(r->owner))
+  if (!members_.contains(r->owner) || !responsive_locked(r->owner))
     return {route::kind::unavailable, "owner node " + r->owner + " is unavailable", r->epoch};
   return {route::kind::remote, r->owner, r->epoch};
 }
@@ -70,7 +70,24 @@ void cluster_view::set_controller(std::string id) {
 
 void cluster_view::set_peer_connected(const std::string& id, bool connected) {
   std::lock_guard lock(mutex_);
-  peers_[id] = connected;
+  auto& link = peers_[id];
+  if (connected && !link.connected) link.answered = clock::now();
+  link.connected = connected;
+}
+
+void cluster_view::set_peer_answered(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = peers_.find(id); it != peers_.end()) it->second.answered = clock::now();
+}
+
+void cluster_view::set_liveness(liveness l) {
+  std::lock_guard lock(mutex_);
+  liveness_ = l;
+}
+
+liveness cluster_view::liveness_settings() const {
+  std::lock_guard lock(mutex_);
+  return liveness_;
 }
 
 void cluster_view::set_local_epoch(uint16_t p, uint64_t epoch) {
@@ -124,7 +141,25 @@ std::string cluster_view::controller() const {
 bool cluster_view::peer_connected(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = peers_.find(id);
-  return it != peers_.end() && it->second;
+  return it != peers_.end() && it->second.connected;
+}
+
+bool cluster_view::peer_responsive(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  return responsive_locked(id);
+}
+
+bool cluster_view::responsive_locked(const std::string& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.connected &&
+         clock::now() - it->second.answered < liveness_.unresponsive_after;
+}
+
+std::chrono::milliseconds cluster_view::peer_silence(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = peers_.find(id);
+  if (it == peers_.end() || !it->second.connected) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - it->second.answered);
 }
 
 uint64_t cluster_view::local_epoch(uint16_t p) const {

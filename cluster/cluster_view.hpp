@@ -3,6 +3,7 @@
 // Written by the membership watch, the handoff and the registry; read by everyone. Every
 // member is thread-safe (one mutex; reads copy small values out).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -60,6 +61,14 @@ struct member_record {
   std::string storage;  // uuid of its data directory (stream_store::storage_uuid)
 };
 
+// How peers are probed (cluster/peer_probe.hpp): a connected peer that answered no ping for
+// unresponsive_after is hung or cut off without a reset, which the middleman notices only
+// after its connection_timeout.
+struct liveness {
+  std::chrono::milliseconds probe_interval{200};
+  std::chrono::milliseconds unresponsive_after{1000};
+};
+
 // Where a key's partition is served, as seen from this node.
 struct route {
   // moving: a handoff is sealing or importing it (retry shortly); unavailable: no owner
@@ -87,8 +96,12 @@ class cluster_view {
   void set_member(const std::string& id, std::optional<member_record> m);
   void set_draining(const std::string& id, bool draining);
   void set_controller(std::string id);
-  // The registry: whether the middleman currently reaches the peer's registry.
+  // The registry: whether the middleman currently reaches the peer's registry. Connecting
+  // counts as an answer.
   void set_peer_connected(const std::string& id, bool connected);
+  // The registry's liveness probe (cluster/peer_probe.hpp): the peer answered a ping now.
+  void set_peer_answered(const std::string& id);
+  void set_liveness(liveness l);
   // The storage fence: this node serves p only at the epoch its own RocksDB record says.
   void set_local_epoch(uint16_t p, uint64_t epoch);
   // While sealed for a handoff, p is not served locally even though etcd still names us.
@@ -102,6 +115,11 @@ class cluster_view {
   std::vector<std::string> draining_nodes() const;
   std::string controller() const;
   bool peer_connected(const std::string& id) const;
+  liveness liveness_settings() const;
+  // Connected, and answered within unresponsive_after: worth routing to and waiting for.
+  bool peer_responsive(const std::string& id) const;
+  // How long a connected peer has not answered; zero when it is not connected.
+  std::chrono::milliseconds peer_silence(const std::string& id) const;
   uint64_t local_epoch(uint16_t p) const;
   // Every partition has an owner in the table (what /readyz waits for).
   bool complete() const;
@@ -110,7 +128,13 @@ class cluster_view {
   bool serves(uint16_t p) const;
 
  private:
+  using clock = std::chrono::steady_clock;
+  struct peer_link {
+    bool connected = false;
+    clock::time_point answered{};  // the last probe answer (or the connect)
+  };
   route route_locked(uint16_t p) const;
+  bool responsive_locked(const std::string& id) const;
 
   const std::string self_;
   bool clustered_ = true;
@@ -120,7 +144,8 @@ class cluster_view {
   std::vector<bool> sealed_;
   std::map<std::string, member_record> members_;
   std::map<std::string, bool> draining_;
-  std::map<std::string, bool> peers_;
+  std::map<std::string, peer_link> peers_;
+  liveness liveness_;
   std::string controller_;
 };
 

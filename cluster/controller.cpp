@@ -154,7 +154,14 @@ std::string controller::suspicion(const std::string& node) const {
   // suspect_after, and must not make every peer look lost. A node this controller never
   // reached (it started after the node died) is suspected once its member key is gone.
   if (reached_.contains(node) && view_->member(node)) {
-    if (view_->peer_connected(node)) return "";
+    // Connected but silent: hung or cut off without a reset (cluster/peer_probe.hpp). The
+    // silence is its own debounce; the middleman would notice only after connection_timeout.
+    if (view_->peer_connected(node)) {
+      const auto silent = view_->peer_silence(node);
+      return silent >= view_->liveness_settings().unresponsive_after
+                 ? "no answer to pings for " + std::to_string(silent.count()) + " ms"
+                 : "";
+    }
     auto it = lost_since_.find(node);
     return it != lost_since_.end() && now - it->second >= opts_.suspect_after
                ? "middleman lost it " + ms(it->second) + " ms ago"

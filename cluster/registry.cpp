@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "cluster/cluster_errors.hpp"
+#include "cluster/peer_probe.hpp"
 #include "cluster/replication_messages.hpp"
 
 namespace sb::cluster {
@@ -96,6 +97,7 @@ void add_peer(self_ptr self, const std::shared_ptr<cluster_view>& view, const st
   if (self->state.replicator) caf::anon_send(self->state.replicator, rpeer_atom::value, node, peer);
   peers[node] = std::move(peer);
   if (view) view->set_peer_connected(node, true);
+  start_probing(self, view);
 }
 
 void forget_peer(self_ptr self, const std::shared_ptr<cluster_view>& view,
@@ -310,6 +312,8 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
         return hand_over<storage::replica_state, std::string>(self, node_sink(self, view, node), a,
                                                               p);
       },
+      [](ping_atom) { return true; },
+      [self, view](probe_atom) { probe_peers(self, view); },
   };
 }
 

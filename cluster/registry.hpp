@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -51,6 +52,10 @@ struct registry_state {
   std::map<partition_id, seal> seals;
   caf::actor sink;        // this node's replica_sink: takes peers' replication messages
   caf::actor replicator;  // told of every peer registry that connects or goes away
+  // Liveness probes (cluster/peer_probe.hpp): started with the first peer; the peer
+  // registries with a ping outstanding.
+  bool probing = false;
+  std::set<caf::actor_addr> pinged;
   static inline const char* name = "sb.registry";
 };
 

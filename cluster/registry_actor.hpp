@@ -25,6 +25,8 @@ using owners_atom = caf::atom_constant<caf::atom("owners")>;
 using gather_atom = caf::atom_constant<caf::atom("gather")>;
 using connected_atom = caf::atom_constant<caf::atom("connected")>;
 using replication_atom = caf::atom_constant<caf::atom("replicatn")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
 // A replica's answer to a seal or state request: its position(s) and its storage uuid.
 template <class Atom, class... In>
@@ -51,6 +53,8 @@ using registry_actor = caf::typed_actor<
     replica_query<rseal_atom, std::string, std::vector<storage::seal_request>>,
     caf::replies_to<rstate_atom, uint16_t>::with<storage::replica_state, std::string>,
     caf::replies_to<rstate_atom, std::string, uint16_t>::with<storage::replica_state, std::string>,
-    caf::replies_to<rinspect_atom>::with<std::string>>;
+    caf::replies_to<rinspect_atom>::with<std::string>,
+    // Liveness (cluster/peer_probe.hpp): peers ping; the registry sends itself probe.
+    caf::replies_to<ping_atom>::with<bool>, caf::reacts_to<probe_atom>>;
 
 }  // namespace sb::cluster

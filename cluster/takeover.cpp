@@ -121,10 +121,10 @@ void takeover::seal(std::vector<claim>& claims) {
   std::map<std::string, std::vector<std::pair<claim*, const replica_ref*>>> by_node;
   for (auto& c : claims)
     for (const auto& ref : c.record.replicas) {
-      // Not a node that cannot answer (no member key, or the middleman lost it): a stopped
-      // process would only make everyone wait for the timeout.
-      const bool reachable =
-          ref.node == view_->self() || (view_->member(ref.node) && view_->peer_connected(ref.node));
+      // Not a node that cannot answer (no member key, the middleman lost it, or it answers no
+      // pings): a stopped process would only make everyone wait for the timeout.
+      const bool reachable = ref.node == view_->self() ||
+                             (view_->member(ref.node) && view_->peer_responsive(ref.node));
       if (reachable) by_node[ref.node].emplace_back(&c, &ref);
     }
   // One request per node, all sent before any answer is awaited: the wait is the slowest

@@ -194,6 +194,12 @@ const std::map<std::string, setter>& setters() {
        }},
       {"cluster.suspect_after",
        [](settings& s, const std::string& v) { return parse_millis(v, s.cluster.suspect_after); }},
+      {"cluster.probe_interval",
+       [](settings& s, const std::string& v) { return parse_millis(v, s.cluster.probe_interval); }},
+      {"cluster.unresponsive_after",
+       [](settings& s, const std::string& v) {
+         return parse_millis(v, s.cluster.unresponsive_after);
+       }},
       {"cluster.replace_after",
        [](settings& s, const std::string& v) { return parse_seconds(v, s.cluster.replace_after); }},
       {"auth.secret", [](settings& s, const std::string& v) { return (s.auth.secret = v), true; }},
@@ -474,6 +480,11 @@ std::string validate(const settings& s) {
     return "cluster.replication_factor must be 1..5";
   if (s.cluster.suspect_after.count() < 100 || s.cluster.suspect_after.count() > 60000)
     return "cluster.suspect_after must be 100ms..60s";
+  if (s.cluster.probe_interval.count() < 20 || s.cluster.probe_interval.count() > 10000)
+    return "cluster.probe_interval must be 20ms..10s";
+  if (s.cluster.unresponsive_after < 3 * s.cluster.probe_interval ||
+      s.cluster.unresponsive_after.count() > 60000)
+    return "cluster.unresponsive_after must be 3 probe intervals..60s";
   if (s.cluster.replace_after.count() < 1 || s.cluster.replace_after.count() > 86400)
     return "cluster.replace_after must be 1s..24h";
   return "";

@@ -64,6 +64,11 @@ struct settings {
     size_t replication_factor = 3;
     // A peer the controller lost this long ago (middleman down) has its partitions taken over.
     std::chrono::milliseconds suspect_after{800};
+    // Every registry pings its peers' registries every probe_interval; a connected peer that
+    // has answered none for unresponsive_after is hung or cut off (the middleman notices only
+    // after connection_timeout): routing answers 503 for it and the controller takes it over.
+    std::chrono::milliseconds probe_interval{200};
+    std::chrono::milliseconds unresponsive_after{1000};
     // A replica whose node has been gone this long is replaced by the next node in the
     // partition's rendezvous order (the owner copies the partition to it).
     std::chrono::seconds replace_after{60};

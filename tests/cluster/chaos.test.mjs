@@ -31,9 +31,9 @@ import * as history from './lib/history.mjs';
 const isRoot = process.getuid?.() === 0;
 const nx = isRoot ? await import('./lib/netns.mjs') : null;
 
-// SIGSTOP and cut last this long: longer than detection (a paused or cut-off node keeps its
-// middleman connection until cluster.connection_timeout, 5 s, + suspect_after 0.8 s; measured
-// here: taken over ~6.1-6.3 s after the fault, so 6 s is too short to see the takeover).
+// SIGSTOP and cut last this long: well past detection (a paused or cut-off node keeps its
+// middleman connection, but answers no ping: suspected after cluster.unresponsive_after, 1 s,
+// then taken over), so the takeover is seen during the fault.
 const HOLD_MS = 8000;
 const BOUND_MS = 15000; // fault → a 202 for every hot merchant (a loaded 2-core machine)
 

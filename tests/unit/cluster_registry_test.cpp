@@ -13,6 +13,8 @@
 #include "cluster/registry.hpp"
 #include "cluster/registry_actor.hpp"
 
+#include <thread>
+
 namespace sb::cluster {
 namespace {
 
@@ -124,6 +126,39 @@ TEST_F(Registry, SealOfAPartitionWithNoOwnerAnswersAtOnce) {
       .receive([&](bool ok) { sealed = ok; },
                [&](caf::error& err) { ADD_FAILURE() << sys_->render(err); });
   EXPECT_TRUE(sealed);
+}
+
+// Liveness probes (cluster/peer_probe.hpp): a registry pings the peers it knows; one that
+// answers stays responsive, one whose mailbox nobody reads (a hung process: the connection
+// stands, no answer comes) turns unresponsive after unresponsive_after, and answers again
+// once it reads its mailbox.
+TEST(RegistryProbe, AnsweringPeerStaysResponsiveAndASilentOneDoesNot) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto no_owner = owner_factory([](caf::local_actor*, const std::string&) { return caf::actor{}; });
+  auto view_a = std::make_shared<cluster_view>("a");
+  auto view_b = std::make_shared<cluster_view>("b");
+  view_a->set_liveness({20ms, 150ms});
+  view_b->set_liveness({20ms, 150ms});
+  auto a = sys.spawn(registry, no_owner, view_a);
+  auto b = sys.spawn(registry, no_owner, view_b);
+  caf::scoped_actor hung{sys};
+  caf::anon_send(a, hello_atom::value, std::string("b"), caf::actor_cast<caf::actor>(b));
+  caf::anon_send(a, hello_atom::value, std::string("c"), caf::actor_cast<caf::actor>(hung));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(view_a->peer_connected("b"));
+  EXPECT_TRUE(view_a->peer_responsive("b")) << view_a->peer_silence("b").count() << " ms";
+  EXPECT_TRUE(view_a->peer_connected("c"));
+  EXPECT_FALSE(view_a->peer_responsive("c"));
+  EXPECT_GE(view_a->peer_silence("c"), 150ms);
+  // The hung peer wakes up and answers the pings in its mailbox (the latest one counts).
+  for (int i = 0; i < 40 && !view_a->peer_responsive("c"); ++i)
+    hung->receive([](ping_atom) { return true; }, caf::after(50ms) >> [] {});
+  EXPECT_TRUE(view_a->peer_responsive("c"));
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // local storage fence combine into a route, and what the view reports as served/complete.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/partition.hpp"
@@ -163,6 +165,33 @@ TEST(ClusterView, ConnectionToAnotherPeerDoesNotCount) {
   view.set_member("c", member_of("c"));
   view.set_peer_connected("c", true);
   EXPECT_EQ(view.route_of(40).what, kind::unavailable);
+}
+
+TEST(ClusterView, ConnectedPeerSilentPastUnresponsiveAfterIsUnavailable) {
+  using namespace std::chrono_literals;
+  cluster_view view("a");
+  view.set_liveness({10ms, 60ms});
+  view.set_partition(40, owned_by("b", 7));
+  view.set_member("b", member_of("b"));
+  view.set_peer_connected("b", true);  // connecting counts as an answer
+  EXPECT_TRUE(view.peer_responsive("b"));
+  EXPECT_EQ(view.route_of(40).what, kind::remote);
+  std::this_thread::sleep_for(150ms);
+  // Still connected (the middleman has not noticed), but silent: hung or cut off.
+  EXPECT_TRUE(view.peer_connected("b"));
+  EXPECT_FALSE(view.peer_responsive("b"));
+  EXPECT_GE(view.peer_silence("b"), 150ms);
+  EXPECT_EQ(view.route_of(40).what, kind::unavailable);
+  view.set_peer_answered("b");
+  EXPECT_TRUE(view.peer_responsive("b"));
+  EXPECT_LT(view.peer_silence("b"), 60ms);
+  EXPECT_EQ(view.route_of(40).what, kind::remote);
+  // A peer that is not connected has no silence to measure and answers nothing.
+  view.set_peer_connected("b", false);
+  EXPECT_EQ(view.peer_silence("b"), 0ms);
+  EXPECT_FALSE(view.peer_responsive("b"));
+  view.set_peer_answered("c");  // never connected: ignored
+  EXPECT_FALSE(view.peer_responsive("c"));
 }
 
 TEST(ClusterView, RecordRemovedIsUnavailableAgain) {

@@ -377,6 +377,8 @@ TEST(ConfigValidate, OutOfRangeSettingsAreNamed) {
       {"cluster.replication_factor", "0"},
       {"cluster.replication_factor", "6"},
       {"cluster.suspect_after", "50ms"},
+      {"cluster.probe_interval", "5ms"},
+      {"cluster.unresponsive_after", "100ms"},
       {"cluster.replace_after", "0s"},
   };
   for (const auto& [key, value] : bad) {
