@@ -337,8 +337,9 @@ void durable_stream::ack(const std::string& principal, uint64_t seq) {
   cursor = seq;
   storage::write_set set;
   set.put_cursor(stream_, principal, seq);
-  // No callback: a cursor acknowledges nothing, so group_commit may write it without an fsync.
-  deps_.commit->submit(std::move(set), {});
+  // A cursor acknowledges nothing: it goes with the next round, unsynced if alone, and wakes
+  // no writer (a lost cursor only repeats entries, which at-least-once allows).
+  deps_.commit->submit_lazy(std::move(set));
   const auto now = clock::now();
   for (auto& [addr, sub] : subscribers_) {
     if (sub.principal != principal) continue;

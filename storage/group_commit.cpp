@@ -10,11 +10,13 @@
 namespace sb::storage {
 
 group_commit::group_commit(stream_store& store, bool sync, size_t max_sets_per_round,
-                           std::function<void(size_t, int64_t)> observe_round)
+                           std::function<void(size_t, int64_t)> observe_round,
+                           std::chrono::milliseconds lazy_delay)
     : store_(store),
       sync_(sync),
       max_sets_(std::max<size_t>(1, max_sets_per_round)),
       observe_round_(std::move(observe_round)),
+      lazy_delay_(lazy_delay),
       thread_([this] { run(); }) {}
 
 group_commit::~group_commit() {
@@ -25,12 +27,23 @@ void group_commit::submit(write_set set, callback done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      queue_.push_back({std::move(set), std::move(done)});
-      wake_.notify_one();
+      if (queue_.empty()) lazy_since_ = clock::now();
+      queue_.push_back({std::move(set), std::move(done), false});
+      if (eager_++ == 0) wake_.notify_one();
       return;
     }
   }
   if (done) done("stopped");
+}
+
+void group_commit::submit_lazy(write_set set) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  // The writer may be asleep with nothing to wait for: the first set gives it a deadline.
+  const bool first = queue_.empty();
+  if (first) lazy_since_ = clock::now();
+  queue_.push_back({std::move(set), {}, true});
+  if (first) wake_.notify_one();
 }
 
 void group_commit::set_replicator(replicate_fn replicate) {
@@ -58,15 +71,9 @@ void group_commit::run() {
   std::vector<pending> round;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    wait_for_round(lock);
     if (queue_.empty()) return;  // stopping, and everything submitted is committed
-    if (queue_.size() <= max_sets_) {
-      round.swap(queue_);
-    } else {
-      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_sets_);
-      round.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-      queue_.erase(queue_.begin(), end);
-    }
+    take_round(round);
     // Unlocked while writing and calling back: submitters never wait for the disk, and a
     // callback may submit again.
     lock.unlock();
@@ -74,6 +81,29 @@ void group_commit::run() {
     round.clear();
     lock.lock();
   }
+}
+
+void group_commit::wait_for_round(std::unique_lock<std::mutex>& lock) {
+  while (!stopping_ && eager_ == 0) {
+    if (queue_.empty()) {
+      wake_.wait(lock);
+    } else if (wake_.wait_until(lock, lazy_since_ + lazy_delay_) == std::cv_status::timeout &&
+               !queue_.empty() && clock::now() >= lazy_since_ + lazy_delay_) {
+      return;
+    }
+  }
+}
+
+void group_commit::take_round(std::vector<pending>& round) {
+  if (queue_.size() <= max_sets_) {
+    round.swap(queue_);
+  } else {
+    auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_sets_);
+    round.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+    queue_.erase(queue_.begin(), end);
+    lazy_since_ = clock::now();
+  }
+  for (const auto& p : round) eager_ -= p.lazy ? 0 : 1;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <latch>
 #include <map>
@@ -96,6 +97,51 @@ TEST_F(GroupCommit, UnwaitedCursorSetsAreApplied) {
   EXPECT_EQ(gc.stats().sets, 55u);
   EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 50u);
   EXPECT_EQ(store_->last_seq("orders:m1"), 5u);
+}
+
+write_set cursor_set(uint64_t seq) {
+  write_set set;
+  set.put_cursor("orders:m1", "merchant:m1", seq);
+  return set;
+}
+
+// A lazy set (an acked cursor) wakes no writer: it waits for the next eager round and goes
+// with it, in the same synced write.
+TEST_F(GroupCommit, LazySetsWaitForTheNextRoundAndGoWithIt) {
+  using namespace std::chrono_literals;
+  group_commit gc(*store_, true, 4096, {}, std::chrono::milliseconds(60'000));
+  for (uint64_t seq = 1; seq <= 3; ++seq) gc.submit_lazy(cursor_set(seq));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(gc.stats().rounds, 0u);
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 0u);
+  std::promise<std::string> done;
+  gc.submit(entry_set("orders:m1", 1), [&](const std::string& error) { done.set_value(error); });
+  EXPECT_EQ(done.get_future().get(), "");
+  EXPECT_EQ(gc.stats().rounds, 1u);
+  EXPECT_EQ(gc.stats().sets, 4u);
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 3u);
+}
+
+// With no eager round coming, a lazy set is written on its own once it has waited its delay.
+TEST_F(GroupCommit, ALazySetAloneIsWrittenAfterItsDelay) {
+  using namespace std::chrono_literals;
+  group_commit gc(*store_, true, 4096, {}, std::chrono::milliseconds(30));
+  gc.submit_lazy(cursor_set(7));
+  for (int i = 0; i < 200 && gc.stats().rounds == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 7u);
+  EXPECT_EQ(gc.stats().rounds, 1u);
+  // And the writer sleeps again: nothing queued, no further rounds.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(gc.stats().rounds, 1u);
+}
+
+TEST_F(GroupCommit, StopWritesLazySetsToo) {
+  group_commit gc(*store_, true, 4096, {}, std::chrono::milliseconds(60'000));
+  gc.submit_lazy(cursor_set(4));
+  gc.stop();
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 4u);
+  gc.submit_lazy(cursor_set(5));  // after stop: dropped, nobody waits for it
+  EXPECT_EQ(store_->cursor("orders:m1", "merchant:m1"), 4u);
 }
 
 // While the writer is held inside a callback, everything submitted queues up and must go out
