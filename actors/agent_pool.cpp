@@ -14,9 +14,8 @@ namespace sb {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<agent_pool_state>*;
+using self_ptr = pool_actor::stateful_pointer<agent_pool_state>;
 namespace json = boost::json;
-using save_atom = caf::atom_constant<caf::atom("save")>;
 
 chat::time_point now() {
   return std::chrono::steady_clock::now();
@@ -27,7 +26,6 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-using owner_retry_atom = caf::atom_constant<caf::atom("ownretry")>;
 constexpr uint32_t owner_attempts = 8;
 constexpr auto owner_retry_delay = std::chrono::milliseconds(250);
 
@@ -37,7 +35,8 @@ constexpr auto owner_retry_delay = std::chrono::milliseconds(250);
 // assignment is not lost to a handoff; the receivers ignore a repeated assignment.
 void send_to_owner(self_ptr self, const std::string& key, caf::message msg, uint32_t attempt = 0) {
   self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
-      .then([self, msg](caf::actor owner) { self->send(owner, msg); },
+      // anon_send: a typed actor may send() only to typed ones; owners answer nothing here.
+      .then([msg](caf::actor owner) { caf::anon_send(owner, msg); },
             [self, key, msg, attempt](caf::error&) {
               if (attempt < owner_attempts)
                 self->delayed_send(self, owner_retry_delay * (attempt + 1), owner_retry_atom::value,
@@ -62,7 +61,7 @@ void inbox_entry(self_ptr self, const std::string& agent, const char* kind,
 }
 
 void tell_connections(self_ptr self, const std::string& agent, caf::message msg) {
-  for (auto& conn : self->state.connections[agent]) self->send(conn, msg);
+  for (auto& conn : self->state.connections[agent]) caf::anon_send(conn, msg);
 }
 
 void schedule_save(self_ptr self) {
@@ -118,7 +117,7 @@ std::string waiting_json(self_ptr self) {
 
 void send_waiting(self_ptr self, const caf::actor& conn, const std::string& data) {
   auto frame = std::make_shared<const std::string>(codec::encode_event("waiting", "", data));
-  self->send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
+  caf::anon_send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
 }
 
 // Pushes the waiting list to every agent's connections when it changed.
@@ -305,8 +304,8 @@ void forget_oldest_resolved(std::map<std::string, pool_conversation>& conversati
   for (auto it = resolved.begin(); it != cut; ++it) conversations.erase(it->second);
 }
 
-caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
-                         stream_deps deps, caf::actor registry) {
+pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_state> self,
+                                     std::string merchant, stream_deps deps, caf::actor registry) {
   auto& st = self->state;
   st.merchant = merchant;
   st.registry = std::move(registry);

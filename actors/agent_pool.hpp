@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/durable_stream.hpp"
+#include "actors/pool_actor.hpp"
 #include "actors/routing.hpp"
 
 namespace sb {
@@ -50,7 +51,8 @@ struct agent_pool_state {
   static inline const char* name = "sb.agent_pool";
 };
 
-caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
-                         stream_deps deps, caf::actor registry);
+// The interface: actors/pool_actor.hpp.
+pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_state> self,
+                                     std::string merchant, stream_deps deps, caf::actor registry);
 
 }  // namespace sb

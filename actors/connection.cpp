@@ -96,6 +96,16 @@ void with_owner(self_ptr self, const connection_deps& deps, const std::string& k
             });
 }
 
+// with_owner for the merchant's agent pool, handed to `then` as its typed interface so that
+// every message sent to it is checked.
+template <class F>
+void with_pool(self_ptr self, const connection_deps& deps, std::string_view ref, F then,
+               std::function<void(const caf::error&)> on_fail = nullptr) {
+  with_owner(
+      self, deps, pool_key(self->state.who.mid), ref,
+      [then](caf::actor pool) mutable { then(as_pool(pool)); }, std::move(on_fail));
+}
+
 // Order streams whose owner runs on this node write to the socket themselves (push_port.hpp).
 // Chat streams keep the path through this actor: their owners' other frames to the connection
 // (queue events) must stay in order with the pushes.
@@ -156,9 +166,9 @@ void join_pool(self_ptr self, const connection_deps& deps) {
     chat(self).pool_unavailable = true;
     self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value);
   };
-  with_owner(
-      self, deps, pool_key(self->state.who.mid), "hello",
-      [self, deps, retry](caf::actor pool) {
+  with_pool(
+      self, deps, "hello",
+      [self, deps, retry](const pool_actor& pool) {
         self->request(pool, request_timeout, join_atom::value, self->state.who.sub,
                       caf::actor_cast<caf::actor>(self))
             .then(
@@ -261,7 +271,7 @@ void conversation_op(self_ptr self, const connection_deps& deps, const codec::cl
 
 // An agent takes a queued conversation from its pool; the pool's follow brings the stream.
 void on_take(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
-  with_owner(self, deps, pool_key(self->state.who.mid), "take", [self, f](caf::actor pool) {
+  with_pool(self, deps, "take", [self, f](const pool_actor& pool) {
     self->request(pool, request_timeout, take_atom::value, self->state.who.sub, f.conv)
         .then([](std::string&) {},
               [self](caf::error& err) {
@@ -316,10 +326,9 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
       return on_take(self, deps, f);
     case codec::client_op::presence:
       if (role != "agent") break;
-      return with_owner(self, deps, pool_key(self->state.who.mid), "presence",
-                        [self, status = f.status](caf::actor pool) {
-                          self->send(pool, presence_atom::value, self->state.who.sub, status);
-                        });
+      return with_pool(self, deps, "presence", [self, status = f.status](const pool_actor& pool) {
+        self->send(pool, presence_atom::value, self->state.who.sub, status);
+      });
     case codec::client_op::hello:
       break;
   }
