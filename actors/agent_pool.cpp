@@ -60,8 +60,9 @@ void inbox_entry(self_ptr self, const std::string& agent, const char* kind,
           [](caf::error&) {});
 }
 
-void tell_connections(self_ptr self, const std::string& agent, caf::message msg) {
-  for (auto& conn : self->state.connections[agent]) caf::anon_send(conn, msg);
+template <class... Ts>
+void tell_connections(self_ptr self, const std::string& agent, const Ts&... xs) {
+  for (auto& conn : self->state.connections[agent]) self->send(conn, xs...);
 }
 
 void schedule_save(self_ptr self) {
@@ -81,7 +82,7 @@ void apply(self_ptr self, const stream_deps& deps, const chat::assignment& a) {
   c.pushed_position = 0;
   send_to_owner(self, conv_stream(a.conv), caf::make_message(assign_atom::value, a.agent));
   inbox_entry(self, a.agent, "assigned", a.conv);
-  tell_connections(self, a.agent, caf::make_message(follow_atom::value, conv_stream(a.conv)));
+  tell_connections(self, a.agent, follow_atom::value, conv_stream(a.conv));
 }
 
 void apply_all(self_ptr self, const stream_deps& deps, const std::vector<chat::assignment>& as) {
@@ -91,7 +92,7 @@ void apply_all(self_ptr self, const stream_deps& deps, const std::vector<chat::a
 // Takes a conversation away from `agent` (transfer, offline past grace, resolved).
 void take_away(self_ptr self, const std::string& conv, const std::string& agent) {
   inbox_entry(self, agent, "unassigned", conv);
-  tell_connections(self, agent, caf::make_message(unfollow_atom::value, conv_stream(conv)));
+  tell_connections(self, agent, unfollow_atom::value, conv_stream(conv));
 }
 
 void requeue(self_ptr self, const std::string& conv, const std::string& agent) {
@@ -115,9 +116,9 @@ std::string waiting_json(self_ptr self) {
   return json::serialize(json::object{{"waiting", std::move(waiting)}});
 }
 
-void send_waiting(self_ptr self, const caf::actor& conn, const std::string& data) {
+void send_waiting(self_ptr self, const connection_actor& conn, const std::string& data) {
   auto frame = std::make_shared<const std::string>(codec::encode_event("waiting", "", data));
-  caf::anon_send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
+  self->send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
 }
 
 // Pushes the waiting list to every agent's connections when it changed.
@@ -323,7 +324,7 @@ pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_sta
     auto& st = self->state;
     for (auto& [agent, conns] : st.connections) {
       auto it = std::find_if(conns.begin(), conns.end(),
-                             [&](const caf::actor& c) { return c.address() == msg.source; });
+                             [&](const connection_actor& c) { return c.address() == msg.source; });
       if (it == conns.end()) continue;
       conns.erase(it);
       if (conns.empty()) {
@@ -380,7 +381,8 @@ pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_sta
         after_change(self, deps);
         return std::string("ok");
       },
-      [self, deps](join_atom, const std::string& agent, caf::actor conn) {
+      [self, deps](join_atom, const std::string& agent, const caf::actor& from) {
+        auto conn = as_connection(from);
         auto& st = self->state;
         if (!st.router->enrolled(agent) && deps.cfg->node.dev_mode)
           st.router->enrol(agent, 1, 5, now());

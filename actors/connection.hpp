@@ -12,6 +12,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/connection_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/pool_actor.hpp"
 #include "actors/push_port.hpp"
@@ -61,8 +62,9 @@ struct connection_state {
   static inline const char* name = "sb.connection";
 };
 
-caf::behavior connection(caf::stateful_actor<connection_state>* self,
-                         std::weak_ptr<socket_sink> sink, codec::principal who,
-                         connection_deps deps);
+// The interface: actors/connection_actor.hpp.
+connection_actor::behavior_type connection(
+    connection_actor::stateful_pointer<connection_state> self, std::weak_ptr<socket_sink> sink,
+    codec::principal who, connection_deps deps);
 
 }  // namespace sb

@@ -271,7 +271,7 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
   st.meta = parse_meta(deps.store->state(st.stream->name()));
   if (deps.cfg->privacy.mask_phone) st.stream->set_redactor(redact_message);
   st.stream->set_on_subscribe(
-      [self](const caf::actor& conn, const std::string&, const std::string& role) {
+      [self](const connection_actor& conn, const std::string&, const std::string& role) {
         if (role == "customer" && self->state.queue_event)
           self->send(conn, frame_batch{self->state.stream->name(), 0, {self->state.queue_event}});
       });
