@@ -6,6 +6,7 @@
 
 #include "actors/pool_actor.hpp"
 #include "actors/stream_names.hpp"
+#include "base/ids.hpp"
 #include "codec/frames.hpp"
 #include "net/http_api.hpp"
 #include "net/http_support.hpp"
@@ -186,7 +187,7 @@ void http_api::list_conversations(const target_parts& parts, const codec::princi
   if (p.role != "agent" && p.role != "merchant")
     return reply(json_error(403, "forbidden", "only agents and merchants list conversations"));
   auto status = parts.param("status");
-  if (!status.empty() && status != "unassigned" && status != "in_progress" && status != "resolved")
+  if (!status.empty() && !parse_conv_status(status))
     return reply(json_error(400, "invalid_field", "status: unassigned, in_progress or resolved"));
   actors_.ask<std::string>(pool_key(p.mid), pool_message(list_atom::value, chat_who(p), status),
                            chat_timeout, answer(reply, 200));
