@@ -57,7 +57,7 @@ sb::cluster::owner_factory owner_factory(sb::stream_deps deps) {
       case sb::actor_kind::inbox:
         return registry->spawn(sb::inbox, id, deps);
       case sb::actor_kind::pool:
-        return registry->spawn(sb::agent_pool, id, deps, self);
+        return caf::actor_cast<caf::actor>(registry->spawn(sb::agent_pool, id, deps, self));
       case sb::actor_kind::channels:
         return registry->spawn(sb::channel_settings, id, deps);
     }

@@ -14,9 +14,8 @@ namespace sb {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<agent_pool_state>*;
+using self_ptr = pool_actor::stateful_pointer<agent_pool_state>;
 namespace json = boost::json;
-using save_atom = caf::atom_constant<caf::atom("save")>;
 
 chat::time_point now() {
   return std::chrono::steady_clock::now();
@@ -27,7 +26,6 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-using owner_retry_atom = caf::atom_constant<caf::atom("ownretry")>;
 constexpr uint32_t owner_attempts = 8;
 constexpr auto owner_retry_delay = std::chrono::milliseconds(250);
 
@@ -37,7 +35,8 @@ constexpr auto owner_retry_delay = std::chrono::milliseconds(250);
 // assignment is not lost to a handoff; the receivers ignore a repeated assignment.
 void send_to_owner(self_ptr self, const std::string& key, caf::message msg, uint32_t attempt = 0) {
   self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value, key)
-      .then([self, msg](caf::actor owner) { self->send(owner, msg); },
+      // anon_send: a typed actor may send() only to typed ones; owners answer nothing here.
+      .then([msg](caf::actor owner) { caf::anon_send(owner, msg); },
             [self, key, msg, attempt](caf::error&) {
               if (attempt < owner_attempts)
                 self->delayed_send(self, owner_retry_delay * (attempt + 1), owner_retry_atom::value,
@@ -61,8 +60,9 @@ void inbox_entry(self_ptr self, const std::string& agent, const char* kind,
           [](caf::error&) {});
 }
 
-void tell_connections(self_ptr self, const std::string& agent, caf::message msg) {
-  for (auto& conn : self->state.connections[agent]) self->send(conn, msg);
+template <class... Ts>
+void tell_connections(self_ptr self, const std::string& agent, const Ts&... xs) {
+  for (auto& conn : self->state.connections[agent]) self->send(conn, xs...);
 }
 
 void schedule_save(self_ptr self) {
@@ -82,7 +82,7 @@ void apply(self_ptr self, const stream_deps& deps, const chat::assignment& a) {
   c.pushed_position = 0;
   send_to_owner(self, conv_stream(a.conv), caf::make_message(assign_atom::value, a.agent));
   inbox_entry(self, a.agent, "assigned", a.conv);
-  tell_connections(self, a.agent, caf::make_message(follow_atom::value, conv_stream(a.conv)));
+  tell_connections(self, a.agent, follow_atom::value, conv_stream(a.conv));
 }
 
 void apply_all(self_ptr self, const stream_deps& deps, const std::vector<chat::assignment>& as) {
@@ -92,7 +92,7 @@ void apply_all(self_ptr self, const stream_deps& deps, const std::vector<chat::a
 // Takes a conversation away from `agent` (transfer, offline past grace, resolved).
 void take_away(self_ptr self, const std::string& conv, const std::string& agent) {
   inbox_entry(self, agent, "unassigned", conv);
-  tell_connections(self, agent, caf::make_message(unfollow_atom::value, conv_stream(conv)));
+  tell_connections(self, agent, unfollow_atom::value, conv_stream(conv));
 }
 
 void requeue(self_ptr self, const std::string& conv, const std::string& agent) {
@@ -116,7 +116,7 @@ std::string waiting_json(self_ptr self) {
   return json::serialize(json::object{{"waiting", std::move(waiting)}});
 }
 
-void send_waiting(self_ptr self, const caf::actor& conn, const std::string& data) {
+void send_waiting(self_ptr self, const connection_actor& conn, const std::string& data) {
   auto frame = std::make_shared<const std::string>(codec::encode_event("waiting", "", data));
   self->send(conn, frame_batch{pool_key(self->state.merchant), 0, {frame}});
 }
@@ -305,8 +305,8 @@ void forget_oldest_resolved(std::map<std::string, pool_conversation>& conversati
   for (auto it = resolved.begin(); it != cut; ++it) conversations.erase(it->second);
 }
 
-caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
-                         stream_deps deps, caf::actor registry) {
+pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_state> self,
+                                     std::string merchant, stream_deps deps, caf::actor registry) {
   auto& st = self->state;
   st.merchant = merchant;
   st.registry = std::move(registry);
@@ -324,7 +324,7 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
     auto& st = self->state;
     for (auto& [agent, conns] : st.connections) {
       auto it = std::find_if(conns.begin(), conns.end(),
-                             [&](const caf::actor& c) { return c.address() == msg.source; });
+                             [&](const connection_actor& c) { return c.address() == msg.source; });
       if (it == conns.end()) continue;
       conns.erase(it);
       if (conns.empty()) {
@@ -381,7 +381,8 @@ caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::strin
         after_change(self, deps);
         return std::string("ok");
       },
-      [self, deps](join_atom, const std::string& agent, caf::actor conn) {
+      [self, deps](join_atom, const std::string& agent, const caf::actor& from) {
+        auto conn = as_connection(from);
         auto& st = self->state;
         if (!st.router->enrolled(agent) && deps.cfg->node.dev_mode)
           st.router->enrol(agent, 1, 5, now());

@@ -12,7 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/connection_actor.hpp"
 #include "actors/durable_stream.hpp"
+#include "actors/pool_actor.hpp"
 #include "actors/routing.hpp"
 
 namespace sb {
@@ -40,7 +42,7 @@ struct agent_pool_state {
   std::string strategy;
   std::unique_ptr<chat::router> router;
   std::map<std::string, pool_conversation> conversations;
-  std::unordered_map<std::string, std::vector<caf::actor>> connections;  // agent → sockets
+  std::unordered_map<std::string, std::vector<connection_actor>> connections;  // agent → sockets
   caf::actor registry;
   std::string waiting_sent;     // the last waiting list told to agents (JSON)
   uint32_t online_told = 0;     // online agents when waiting customers were last told
@@ -50,7 +52,8 @@ struct agent_pool_state {
   static inline const char* name = "sb.agent_pool";
 };
 
-caf::behavior agent_pool(caf::stateful_actor<agent_pool_state>* self, std::string merchant,
-                         stream_deps deps, caf::actor registry);
+// The interface: actors/pool_actor.hpp.
+pool_actor::behavior_type agent_pool(pool_actor::stateful_pointer<agent_pool_state> self,
+                                     std::string merchant, stream_deps deps, caf::actor registry);
 
 }  // namespace sb

@@ -12,12 +12,10 @@ namespace sb {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<connection_state>*;
+using self_ptr = connection_actor::stateful_pointer<connection_state>;
 namespace json = boost::json;
 constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto resubscribe_delay = std::chrono::milliseconds(250);
-using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
-using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 // Typing events are relayed at most this often per conversation and connection.
 constexpr auto typing_interval = std::chrono::milliseconds(1000);
 
@@ -96,6 +94,16 @@ void with_owner(self_ptr self, const connection_deps& deps, const std::string& k
             });
 }
 
+// with_owner for the merchant's agent pool, handed to `then` as its typed interface so that
+// every message sent to it is checked.
+template <class F>
+void with_pool(self_ptr self, const connection_deps& deps, std::string_view ref, F then,
+               std::function<void(const caf::error&)> on_fail = nullptr) {
+  with_owner(
+      self, deps, pool_key(self->state.who.mid), ref,
+      [then](caf::actor pool) mutable { then(as_pool(pool)); }, std::move(on_fail));
+}
+
 // Order streams whose owner runs on this node write to the socket themselves (push_port.hpp).
 // Chat streams keep the path through this actor: their owners' other frames to the connection
 // (queue events) must stay in order with the pushes.
@@ -123,17 +131,19 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
             self->monitor(owner);
             l.owner = owner;
             auto me = caf::actor_cast<caf::actor>(self);
+            // anon_send to owners: a typed actor may send() only to typed ones, and owners
+            // answer none of these.
             if (writes_directly(self, stream, owner)) {
               l.port = std::make_shared<push_port>(st.sink, std::max(l.sent, resume));
-              self->send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
-                         st.who.role, l.port);
+              caf::anon_send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
+                             st.who.role, l.port);
             } else {
               l.port = nullptr;
-              self->send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
-                         st.who.role);
+              caf::anon_send(owner, subscribe_atom::value, me, st.who.sub, resume, has_resume,
+                             st.who.role);
             }
             if (l.early_ack)
-              self->send(owner, ack_atom::value, st.who.sub, std::exchange(l.early_ack, 0));
+              caf::anon_send(owner, ack_atom::value, st.who.sub, std::exchange(l.early_ack, 0));
           },
           [self, stream](caf::error& err) {
             if (!reads(self, stream)) return;
@@ -156,9 +166,9 @@ void join_pool(self_ptr self, const connection_deps& deps) {
     chat(self).pool_unavailable = true;
     self->delayed_send(self, resubscribe_delay * 4, rejoin_atom::value);
   };
-  with_owner(
-      self, deps, pool_key(self->state.who.mid), "hello",
-      [self, deps, retry](caf::actor pool) {
+  with_pool(
+      self, deps, "hello",
+      [self, deps, retry](const pool_actor& pool) {
         self->request(pool, request_timeout, join_atom::value, self->state.who.sub,
                       caf::actor_cast<caf::actor>(self))
             .then(
@@ -219,13 +229,13 @@ void on_ack(self_ptr self, const connection_deps& deps, const codec::client_fram
   // A conversation the agent just resolved or handed on: its last entries are still acked.
   if (st.chat && st.chat->released.contains(f.stream))
     return with_owner(self, deps, f.stream, "ack", [self, f](caf::actor owner) {
-      self->send(owner, ack_atom::value, self->state.who.sub, f.seq);
+      caf::anon_send(owner, ack_atom::value, self->state.who.sub, f.seq);
     });
   if (!reads(self, f.stream))
     return send_error(self, "forbidden", "not a stream you read: " + f.stream, "ack");
   auto& l = link(self, f.stream);
   if (l.owner)
-    self->send(l.owner, ack_atom::value, st.who.sub, f.seq);
+    caf::anon_send(l.owner, ack_atom::value, st.who.sub, f.seq);
   else
     l.early_ack = std::max(l.early_ack, f.seq);
 }
@@ -261,7 +271,7 @@ void conversation_op(self_ptr self, const connection_deps& deps, const codec::cl
 
 // An agent takes a queued conversation from its pool; the pool's follow brings the stream.
 void on_take(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
-  with_owner(self, deps, pool_key(self->state.who.mid), "take", [self, f](caf::actor pool) {
+  with_pool(self, deps, "take", [self, f](const pool_actor& pool) {
     self->request(pool, request_timeout, take_atom::value, self->state.who.sub, f.conv)
         .then([](std::string&) {},
               [self](caf::error& err) {
@@ -276,7 +286,7 @@ void on_typing(self_ptr self, const connection_deps& deps, const codec::client_f
   if (now - last < typing_interval) return;  // ephemeral: extra ones are dropped, not refused
   last = now;
   with_owner(self, deps, conv_stream(f.conv), "typing",
-             [self](caf::actor conv) { self->send(conv, typing_atom::value, chat_who(self)); });
+             [self](caf::actor conv) { caf::anon_send(conv, typing_atom::value, chat_who(self)); });
   (void)f;
 }
 
@@ -316,10 +326,9 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
       return on_take(self, deps, f);
     case codec::client_op::presence:
       if (role != "agent") break;
-      return with_owner(self, deps, pool_key(self->state.who.mid), "presence",
-                        [self, status = f.status](caf::actor pool) {
-                          self->send(pool, presence_atom::value, self->state.who.sub, status);
-                        });
+      return with_pool(self, deps, "presence", [self, status = f.status](const pool_actor& pool) {
+        self->send(pool, presence_atom::value, self->state.who.sub, status);
+      });
     case codec::client_op::hello:
       break;
   }
@@ -330,9 +339,9 @@ void on_frame(self_ptr self, const connection_deps& deps, const std::string& tex
 
 }  // namespace
 
-caf::behavior connection(caf::stateful_actor<connection_state>* self,
-                         std::weak_ptr<socket_sink> sink, codec::principal who,
-                         connection_deps deps) {
+connection_actor::behavior_type connection(
+    connection_actor::stateful_pointer<connection_state> self, std::weak_ptr<socket_sink> sink,
+    codec::principal who, connection_deps deps) {
   self->state.sink = std::move(sink);
   self->state.who = std::move(who);
   // An owner that stopped (idle, or failed storage) is found again; resume where we were.
@@ -373,7 +382,7 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self,
                          st.streams.end());
         if (auto* l = find_link(self, stream); l && l->owner) {
           self->demonitor(l->owner);
-          self->send(l->owner, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
+          caf::anon_send(l->owner, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
         }
         std::erase_if(st.links, [&](const auto& l) { return l.stream == stream; });
       },

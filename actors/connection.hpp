@@ -12,7 +12,9 @@
 
 #include <caf/all.hpp>
 
+#include "actors/connection_actor.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/pool_actor.hpp"
 #include "actors/push_port.hpp"
 #include "actors/socket_sink.hpp"
 #include "codec/jwt.hpp"
@@ -42,7 +44,7 @@ struct stream_link {
 
 // Agents' and customers' state, made on first use: a merchant dashboard never needs it.
 struct chat_state {
-  caf::actor pool;                         // agents: the pool they joined (monitored)
+  pool_actor pool;                         // agents: the pool they joined (monitored)
   bool pool_unavailable = false;           // agents: an error frame went out for this outage
   std::function<void()> start_after_join;  // agents: starts the streams once joined
   std::set<std::string> released;          // agents: conversations unfollowed (acks still fine)
@@ -60,8 +62,9 @@ struct connection_state {
   static inline const char* name = "sb.connection";
 };
 
-caf::behavior connection(caf::stateful_actor<connection_state>* self,
-                         std::weak_ptr<socket_sink> sink, codec::principal who,
-                         connection_deps deps);
+// The interface: actors/connection_actor.hpp.
+connection_actor::behavior_type connection(
+    connection_actor::stateful_pointer<connection_state> self, std::weak_ptr<socket_sink> sink,
+    codec::principal who, connection_deps deps);
 
 }  // namespace sb

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "actors/owner_support.hpp"
+#include "actors/pool_actor.hpp"
 #include "actors/stream_names.hpp"
 #include "channels/channel.hpp"
 #include "channels/delivery.hpp"
@@ -48,18 +49,27 @@ void append_status(self_ptr self, durable_stream::append_callback done = {}) {
                     std::move(done));
 }
 
-// Tells the merchant's agent pool; a failed lookup is retried, or the conversation would wait
-// unrouted (or its agent stay busy) until something else touched it.
-void tell_pool(self_ptr self, caf::message msg, uint32_t attempt = 0) {
-  auto merchant = self->state.meta->merchant;
+// Resolves the merchant's agent pool and hands it to `then` as its typed interface, so that
+// every message sent to it is checked; a failed lookup goes to `fail`.
+template <class Then, class Fail>
+void with_pool(self_ptr self, Then then, Fail fail) {
   self->request(self->state.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
-                pool_key(merchant))
-      .then([self, msg](caf::actor pool) { self->send(pool, msg); },
-            [self, msg, attempt](caf::error&) {
-              if (attempt < pool_attempts)
-                self->delayed_send(self, pool_retry_delay * (attempt + 1), pool_retry_atom::value,
-                                   msg, attempt + 1);
-            });
+                pool_key(self->state.meta->merchant))
+      .then([then](caf::actor pool) mutable { then(as_pool(pool)); }, std::move(fail));
+}
+
+// Tells the merchant's agent pool; a failed lookup is retried, or the conversation would wait
+// unrouted (or its agent stay busy) until something else touched it. The retry carries the
+// message's elements after the attempt (the pool_retry_atom handlers below).
+template <class... Ts>
+void tell_pool(self_ptr self, uint32_t attempt, const Ts&... xs) {
+  with_pool(
+      self, [self, xs...](const pool_actor& pool) { self->send(pool, xs...); },
+      [self, attempt, xs...](caf::error&) {
+        if (attempt < pool_attempts)
+          self->delayed_send(self, pool_retry_delay * (attempt + 1), pool_retry_atom::value,
+                             attempt + 1, xs...);
+      });
 }
 
 // Opens a new conversation or reopens a resolved one; true if it was (re)opened. The caller
@@ -74,7 +84,7 @@ bool reopen(self_ptr self, const std::string& merchant, const std::string& custo
 
 bool open(self_ptr self, const std::string& merchant, const std::string& customer) {
   if (!reopen(self, merchant, customer)) return false;
-  tell_pool(self, caf::make_message(route_atom::value, self->state.id, customer));
+  tell_pool(self, 0, route_atom::value, self->state.id, customer);
   return true;
 }
 
@@ -95,26 +105,24 @@ std::string status_json(self_ptr self, bool created);
 // Routes a just-opened conversation and answers `rp` with its status once the pool decided, so
 // the opener learns at once whether an agent took it.
 void route_then_answer(self_ptr self, caf::response_promise rp) {
-  auto& st = self->state;
-  auto route = caf::make_message(route_atom::value, st.id, st.meta->customer);
-  auto route_request = caf::make_message(route_atom::value, st.id, st.meta->customer, true);
-  self->request(st.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
-                pool_key(st.meta->merchant))
-      .then(
-          [self, rp, route_request](caf::actor pool) mutable {
-            self->request(pool, std::chrono::seconds(5), route_request)
-                .then(
-                    [self, rp](const std::string& agent) mutable {
-                      if (!agent.empty()) apply_assignment(self, agent);
-                      rp.deliver(status_json(self, true));
-                    },
-                    // The pool may have routed it anyway: answer, but do not route twice.
-                    [self, rp](caf::error&) mutable { rp.deliver(status_json(self, true)); });
-          },
-          [self, rp, route](caf::error&) mutable {
-            self->delayed_send(self, pool_retry_delay, pool_retry_atom::value, route, uint32_t{1});
-            rp.deliver(status_json(self, true));
-          });
+  const auto id = self->state.id, customer = self->state.meta->customer;
+  with_pool(
+      self,
+      [self, rp, id, customer](const pool_actor& pool) mutable {
+        self->request(pool, std::chrono::seconds(5), route_atom::value, id, customer, true)
+            .then(
+                [self, rp](const std::string& agent) mutable {
+                  if (!agent.empty()) apply_assignment(self, agent);
+                  rp.deliver(status_json(self, true));
+                },
+                // The pool may have routed it anyway: answer, but do not route twice.
+                [self, rp](caf::error&) mutable { rp.deliver(status_json(self, true)); });
+      },
+      [self, rp, id, customer](caf::error&) mutable {
+        self->delayed_send(self, pool_retry_delay, pool_retry_atom::value, uint32_t{1},
+                           route_atom::value, id, customer);
+        rp.deliver(status_json(self, true));
+      });
 }
 
 std::string status_json(self_ptr self, bool created) {
@@ -263,7 +271,7 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
   st.meta = parse_meta(deps.store->state(st.stream->name()));
   if (deps.cfg->privacy.mask_phone) st.stream->set_redactor(redact_message);
   st.stream->set_on_subscribe(
-      [self](const caf::actor& conn, const std::string&, const std::string& role) {
+      [self](const connection_actor& conn, const std::string&, const std::string& role) {
         if (role == "customer" && self->state.queue_event)
           self->send(conn, frame_batch{self->state.stream->name(), 0, {self->state.queue_event}});
       });
@@ -315,7 +323,7 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
           else
             rp.deliver(r.error());
         });
-        tell_pool(self, caf::make_message(released_atom::value, st.id));
+        tell_pool(self, 0, released_atom::value, st.id);
         return rp;
       },
       [self](transfer_atom, const chat_principal& who, const std::string& to) {
@@ -329,16 +337,15 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
           rp.deliver(make_error(stream_errc::not_assigned, "only the assigned agent may transfer"));
           return rp;
         }
-        self->request(st.registry, std::chrono::seconds(5), cluster::resolve_atom::value,
-                      pool_key(st.meta->merchant))
-            .then(
-                [self, rp, who, to](caf::actor pool) mutable {
-                  self->request(pool, std::chrono::seconds(5), transfer_atom::value, self->state.id,
-                                who.sub, to)
-                      .then([rp](std::string& ok) mutable { rp.deliver(ok); },
-                            [rp](caf::error& err) mutable { rp.deliver(err); });
-                },
-                [rp](caf::error& err) mutable { rp.deliver(err); });
+        with_pool(
+            self,
+            [self, rp, who, to](const pool_actor& pool) mutable {
+              self->request(pool, std::chrono::seconds(5), transfer_atom::value, self->state.id,
+                            who.sub, to)
+                  .then([rp](std::string& ok) mutable { rp.deliver(ok); },
+                        [rp](caf::error& err) mutable { rp.deliver(err); });
+            },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
       [self, deps, not_found](history_atom, const chat_principal& who, uint64_t cursor,
@@ -358,8 +365,12 @@ caf::behavior conversation(caf::stateful_actor<conversation_state>* self, std::s
                             redact);
       },
       [self](assign_atom, const std::string& agent) { apply_assignment(self, agent); },
-      [self](pool_retry_atom, const caf::message& msg, uint32_t attempt) {
-        if (self->state.meta) tell_pool(self, msg, attempt);
+      [self](pool_retry_atom, uint32_t attempt, route_atom, const std::string& conv,
+             const std::string& customer) {
+        if (self->state.meta) tell_pool(self, attempt, route_atom::value, conv, customer);
+      },
+      [self](pool_retry_atom, uint32_t attempt, released_atom, const std::string& conv) {
+        if (self->state.meta) tell_pool(self, attempt, released_atom::value, conv);
       },
       [self](queue_atom, uint32_t position, uint32_t wait_s) {
         queue_event(self, position, wait_s, std::nullopt);

@@ -252,7 +252,7 @@ void durable_stream::on_durable(uint64_t first, uint64_t last, const std::string
   for (auto it = subscribers_.begin(); it != subscribers_.end();) {
     pump(it->second);
     if (it->second.leave_after && durable_seq_ >= it->second.leave_after) {
-      self_->demonitor(it->second.conn);
+      self_->demonitor(it->second.conn.address());
       it = subscribers_.erase(it);
     } else {
       ++it;
@@ -290,7 +290,7 @@ void durable_stream::subscribe(caf::actor conn, const std::string& principal, ui
   const auto addr = conn.address();
   if (!subscribers_.count(addr)) self_->monitor(conn);
   auto& sub = subscribers_[addr];
-  sub.conn = std::move(conn);
+  sub.conn = as_connection(conn);
   sub.port = std::move(port);
   sub.principal = principal;
   sub.role = role;

@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/connection_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/push_port.hpp"
 #include "codec/metrics.hpp"
@@ -85,7 +86,7 @@ class durable_stream {
   }
   // Called after a connection subscribed (and got its replay): (conn, principal, role).
   void set_on_subscribe(
-      std::function<void(const caf::actor&, const std::string&, const std::string&)> hook) {
+      std::function<void(const connection_actor&, const std::string&, const std::string&)> hook) {
     on_subscribe_ = std::move(hook);
   }
   // Sends an ephemeral frame (not stored, not acked) to every subscriber, or only to those of
@@ -104,7 +105,7 @@ class durable_stream {
  private:
   using clock = std::chrono::steady_clock;
   struct subscriber {
-    caf::actor conn;
+    connection_actor conn;
     push_port_ptr port;  // set: a local connection's socket, written directly
     std::string principal;
     std::string role;
@@ -189,7 +190,8 @@ class durable_stream {
   std::vector<poll_waiter> polls_;
   uint64_t next_poll_token_ = 1;
   std::function<std::string(const storage::stored_entry&)> redactor_;
-  std::function<void(const caf::actor&, const std::string&, const std::string&)> on_subscribe_;
+  std::function<void(const connection_actor&, const std::string&, const std::string&)>
+      on_subscribe_;
 };
 
 }  // namespace sb

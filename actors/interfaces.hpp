@@ -1,5 +1,9 @@
 // The messages actors exchange, declared once. Senders and receivers include this header;
 // `register_message_types` must run on every node's config before the actor_system exists.
+// Typed CAF interfaces, checked by the compiler, exist for the agent pool
+// (actors/pool_actor.hpp), the connection (actors/connection_actor.hpp), the outbox
+// (actors/outbox_actor.hpp) and the registry (cluster/registry_actor.hpp); stream owners are
+// still plain caf::actor. Handles in messages stay caf::actor (typed ones are not announced).
 //
 // Stream owner (any actor built on durable_stream: the merchant actor today):
 //   (append_atom, append_request)                      -> append_result  once durable
@@ -25,7 +29,7 @@
 //   (assign_atom, agent)                                from the pool ("" = back to the queue)
 //   (queue_atom, position, estimated_wait_s)            from the pool: push a queue event
 //   (queue_atom, position, estimated_wait_s, online)    the same with the online agent count
-// Agent pool (pool:<merchant>):
+// Agent pool (pool:<merchant>; actors/pool_actor.hpp also lists its messages to itself):
 //   (route_atom, conv, customer)                        route a new or reopened conversation
 //   (route_atom, conv, customer, true)                  the same -> std::string the agent it
 //        went to, "" when queued
@@ -38,11 +42,12 @@
 //   (take_atom, agent, conv)                            -> std::string "ok": the agent takes a
 //        queued conversation (not_found when not waiting here, agent_unavailable when full)
 //   Agents' connections get the waiting list as a "waiting" event whenever it changes.
-// Connection actor:
+// Connection actor (actors/connection_actor.hpp also lists its messages to itself):
 //   (follow_atom, stream) / (unfollow_atom, stream)     from the pool: start/stop reading
 //   (frame_atom, std::string text)                      a text frame from the socket
 //   (closed_atom)                                       the socket closed
-//   frame_batch                                         frames for the socket (from owners)
+//   frame_batch                                         frames for the socket (from owners, and
+//        the waiting list from the pool)
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <boost/json.hpp>
 
+#include "base/ids.hpp"
 #include "codec/frames.hpp"
 #include "codec/hmac.hpp"
 
@@ -56,9 +57,9 @@ std::optional<double> number_claim(const json::object& claims, std::string_view 
 
 }  // namespace
 
+// The closed set is base/ids.hpp's `role`; the claim itself stays a string everywhere.
 bool valid_role(std::string_view role) {
-  return role == "merchant" || role == "agent" || role == "customer" || role == "service" ||
-         role == "admin";
+  return parse_role(role).has_value();
 }
 
 std::string base64url_encode(std::string_view bytes) {

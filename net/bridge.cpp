@@ -179,20 +179,21 @@ void bridge::inspect(std::string stream, std::function<void(caf::expected<std::s
                              std::move(done));
 }
 
-caf::actor bridge::spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
-                                    connection_deps deps) {
+connection_actor bridge::spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
+                                          connection_deps deps) {
   auto principal = who.sub;
   auto conn = sys_.spawn(sb::connection, std::move(sink), std::move(who), std::move(deps));
   // Counted and listed per node by the registry (GET /admin/nodes, sbctl actors).
-  caf::anon_send(registry_, cluster::connected_atom::value, conn, std::move(principal));
+  caf::anon_send(registry_, cluster::connected_atom::value, caf::actor_cast<caf::actor>(conn),
+                 std::move(principal));
   return conn;
 }
 
-void bridge::frame(const caf::actor& conn, std::string text) {
+void bridge::frame(const connection_actor& conn, std::string text) {
   caf::anon_send(conn, frame_atom::value, std::move(text));
 }
 
-void bridge::closed(const caf::actor& conn) {
+void bridge::closed(const connection_actor& conn) {
   caf::anon_send(conn, closed_atom::value);
 }
 

@@ -50,10 +50,10 @@ class bridge {
   // Asks the stream's owner for its live state (JSON).
   void inspect(std::string stream, std::function<void(caf::expected<std::string>)> done);
 
-  caf::actor spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
-                              connection_deps deps);
-  void frame(const caf::actor& conn, std::string text);
-  void closed(const caf::actor& conn);
+  connection_actor spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
+                                    connection_deps deps);
+  void frame(const connection_actor& conn, std::string text);
+  void closed(const connection_actor& conn);
 
   const caf::actor& registry() const { return registry_; }
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "actors/pool_actor.hpp"
 #include "actors/stream_names.hpp"
+#include "base/ids.hpp"
 #include "codec/frames.hpp"
 #include "net/http_api.hpp"
 #include "net/http_support.hpp"
@@ -185,11 +187,10 @@ void http_api::list_conversations(const target_parts& parts, const codec::princi
   if (p.role != "agent" && p.role != "merchant")
     return reply(json_error(403, "forbidden", "only agents and merchants list conversations"));
   auto status = parts.param("status");
-  if (!status.empty() && status != "unassigned" && status != "in_progress" && status != "resolved")
+  if (!status.empty() && !parse_conv_status(status))
     return reply(json_error(400, "invalid_field", "status: unassigned, in_progress or resolved"));
-  actors_.ask<std::string>(pool_key(p.mid),
-                           caf::make_message(list_atom::value, chat_who(p), status), chat_timeout,
-                           answer(reply, 200));
+  actors_.ask<std::string>(pool_key(p.mid), pool_message(list_atom::value, chat_who(p), status),
+                           chat_timeout, answer(reply, 200));
 }
 
 void http_api::enrol_agent(const http_request& req, const codec::principal& p,
@@ -205,7 +206,7 @@ void http_api::enrol_agent(const http_request& req, const codec::principal& p,
   if (!weight || !max_concurrent)
     return reply(json_error(400, "invalid_field", "weight and max_concurrent: integers 1-1000"));
   actors_.ask<std::string>(pool_key(merchant),
-                           caf::make_message(enrol_atom::value, agent, *weight, *max_concurrent),
+                           pool_message(enrol_atom::value, agent, *weight, *max_concurrent),
                            chat_timeout, answer(reply, 200));
 }
 

@@ -256,7 +256,7 @@ class websocket_session : public socket_sink,
   ws_frame_reader reader_;
   server_context& ctx_;
   ip_slots::slot slot_;
-  caf::actor actor_;
+  connection_actor actor_;
   std::vector<out_frame> queue_;  // frames from head_ on are not written yet
   size_t head_ = 0;
   size_t queued_bytes_ = 0;             // of text frames

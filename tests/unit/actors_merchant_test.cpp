@@ -628,8 +628,9 @@ class MerchantConnection : public Merchant {
   // Starts the connection of merchant user `sub` of m1; `registry` answers its resolves.
   caf::actor spawn_connection(caf::scoped_actor& registry, const std::string& sub) {
     connection_deps deps{handle(registry), &cfg_, &metrics_, &limiter_};
-    auto conn = sys_->spawn(sb::connection, std::weak_ptr<socket_sink>(socket_),
-                            codec::principal{sub, "merchant", "m1", 0}, deps);
+    auto conn =
+        caf::actor_cast<caf::actor>(sys_->spawn(sb::connection, std::weak_ptr<socket_sink>(socket_),
+                                                codec::principal{sub, "merchant", "m1", 0}, deps));
     connections_.push_back(conn);
     return conn;
   }

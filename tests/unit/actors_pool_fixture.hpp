@@ -50,16 +50,16 @@ class pool_fixture : public ::testing::Test {
     conn2_ = std::make_unique<caf::scoped_actor>(*sys_);
   }
 
-  caf::actor pool(const std::string& merchant) {
+  pool_actor pool(const std::string& merchant) {
     auto p = sys_->spawn(agent_pool, merchant,
                          stream_deps{store_.get(), commit_.get(), &cfg_, &metrics_},
                          caf::actor_cast<caf::actor>(*registry_));
-    actors_.push_back(p);
+    actors_.push_back(caf::actor_cast<caf::actor>(p));
     return p;
   }
 
-  template <class... Ts>
-  std::string ask(const caf::actor& to, Ts... xs) {
+  template <class Handle, class... Ts>
+  std::string ask(const Handle& to, Ts... xs) {
     std::string out = "no answer";
     (*client_)
         ->request(to, std::chrono::seconds(2), xs...)
@@ -67,7 +67,7 @@ class pool_fixture : public ::testing::Test {
     return out;
   }
 
-  void join(const caf::actor& p, const std::string& agent, caf::scoped_actor& conn) {
+  void join(const pool_actor& p, const std::string& agent, caf::scoped_actor& conn) {
     (*client_)
         ->request(p, std::chrono::seconds(2), join_atom::value, agent,
                   caf::actor_cast<caf::actor>(conn))

@@ -37,7 +37,7 @@ TEST(ForgetOldestResolved, KeepsTheNewestOfThatAgentOnly) {
 
 class ResolvedCap : public test::pool_fixture {
  protected:
-  std::string resolved_of_a1(const caf::actor& p) {
+  std::string resolved_of_a1(const pool_actor& p) {
     return ask(p, list_atom::value, chat_principal{"a1", "agent", "m1"}, std::string("resolved"));
   }
 };

@@ -86,7 +86,7 @@ TEST_F(Take, ACustomersTakeIsRefusedByItsConnection) {
   auto conn = sys_->spawn(
       connection, std::weak_ptr<socket_sink>(sink), codec::principal{"u1", "customer", "m1", 0},
       connection_deps{caf::actor_cast<caf::actor>(*registry_), &cfg_, &metrics_, &limiter});
-  actors_.push_back(conn);
+  actors_.push_back(caf::actor_cast<caf::actor>(conn));
   (*client_)->send(conn, frame_atom::value, std::string(R"({"op":"hello"})"));
   (*client_)->send(conn, frame_atom::value, std::string(R"({"op":"take","conv":"c1"})"));
   std::string error;
