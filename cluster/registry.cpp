@@ -14,7 +14,6 @@ namespace {
 
 namespace json = boost::json;
 using self_ptr = registry_actor::stateful_pointer<registry_state>;
-constexpr auto peer_timeout = std::chrono::seconds(3);
 constexpr auto gather_timeout = std::chrono::seconds(2);
 
 const std::string& self_node(const std::shared_ptr<cluster_view>& view) {
@@ -61,7 +60,10 @@ caf::result<caf::actor> resolve(self_ptr self, const owner_factory& factory,
     return make_cluster_error(cluster_errc::owner_unavailable,
                               "owner node " + r.node + " is not connected");
   auto rp = self->make_response_promise<caf::actor>();
-  self->request(peer->second, peer_timeout, local_resolve_atom::value, key)
+  // A peer that takes longer than unresponsive_after also misses its pings: waiting longer
+  // only holds the caller past the point where routing gives up on the peer anyway.
+  self->request(peer->second, view->liveness_settings().unresponsive_after,
+                local_resolve_atom::value, key)
       .then(
           [self, rp, key, r](caf::actor owner) mutable {
             auto& st = self->state;

@@ -17,6 +17,7 @@ constexpr auto resolve_timeout = std::chrono::seconds(5);
 constexpr auto move_retry = std::chrono::milliseconds(50);
 constexpr auto move_patience = std::chrono::milliseconds(2500);
 using retry_atom_t = caf::atom_constant<caf::atom("bretry")>;
+using watch_atom_t = caf::atom_constant<caf::atom("bwatch")>;
 
 // Resolves the owner of `stream`, then sends it `msg` as a request and hands the reply to
 // `done`. An owner that stopped between resolve and request (idle stop, or sealed by a move) is
@@ -27,13 +28,13 @@ void request_owner(caf::event_based_actor* self, caf::actor registry, std::strin
                    caf::message msg, std::chrono::milliseconds timeout,
                    std::function<void(caf::expected<Result>)> done,
                    std::chrono::steady_clock::time_point give_up,
-                   std::shared_ptr<owner_cache> cache) {
+                   std::shared_ptr<owner_cache> cache, std::shared_ptr<bool> in_flight) {
   auto again = [=](caf::error err) {
     if (std::chrono::steady_clock::now() >= give_up) return done(std::move(err));
     self->delayed_send(self, move_retry, retry_atom_t::value);
     self->become(caf::keep_behavior, [=](retry_atom_t) {
       self->unbecome();
-      request_owner<Result>(self, registry, stream, msg, timeout, done, give_up, cache);
+      request_owner<Result>(self, registry, stream, msg, timeout, done, give_up, cache, in_flight);
     });
   };
   self->request(registry, resolve_timeout, cluster::resolve_atom::value, stream)
@@ -60,13 +61,16 @@ void request_owner(caf::event_based_actor* self, caf::actor registry, std::strin
                                                "Idempotency-Key)"));
               self->quit();
             });
+            *in_flight = true;
             self->request(owner, timeout, msg)
                 .then(
                     [=](Result& r) {
+                      *in_flight = false;
                       self->demonitor(owner);
                       once(std::move(r));
                     },
                     [=](caf::error& err) {
+                      *in_flight = false;
                       self->demonitor(owner);
                       if (err == caf::sec::request_receiver_down && !*answered)
                         again(std::move(err));
@@ -86,9 +90,34 @@ template <class Result>
 void one_request(caf::event_based_actor* self, caf::actor registry, std::string stream,
                  caf::message msg, std::chrono::milliseconds timeout,
                  std::function<void(caf::expected<Result>)> done,
-                 std::shared_ptr<owner_cache> cache) {
-  request_owner<Result>(self, registry, stream, msg, timeout, done,
-                        std::chrono::steady_clock::now() + move_patience, std::move(cache));
+                 std::shared_ptr<owner_cache> cache,
+                 std::shared_ptr<const cluster::cluster_view> view) {
+  auto in_flight = std::make_shared<bool>(false);
+  auto finished = std::make_shared<bool>(false);
+  auto finish = [finished, done](caf::expected<Result> r) {
+    if (!std::exchange(*finished, true)) done(std::move(r));
+  };
+  request_owner<Result>(self, registry, stream, msg, timeout, finish,
+                        std::chrono::steady_clock::now() + move_patience, std::move(cache),
+                        in_flight);
+  if (!view || !view->clustered()) return;
+  // A hung or cut-off owner node keeps its connection: the request sent to it would wait for
+  // its timeout (10 s for appends) or the middleman's connection_timeout. Once routing gives up
+  // on that node (it answered no ping for cluster.unresponsive_after), the request is answered
+  // like a lost node's: outcome unknown, retry (appends with the same Idempotency-Key).
+  const auto every = view->liveness_settings().probe_interval;
+  self->delayed_send(self, every, watch_atom_t::value);
+  self->become([=](watch_atom_t) {
+    if (*finished) return self->quit();
+    if (*in_flight && view->route_of_key(stream).what == cluster::route::kind::unavailable) {
+      finish(cluster::make_cluster_error(cluster::cluster_errc::owner_unavailable,
+                                         "the stream's owner node stopped answering with this "
+                                         "request in flight; retry it (appends with the same "
+                                         "Idempotency-Key)"));
+      return self->quit();
+    }
+    self->delayed_send(self, every, watch_atom_t::value);
+  });
 }
 
 // One short-lived actor per request: asio threads cannot wait for replies themselves. (The
@@ -98,20 +127,22 @@ template <class Result>
 void spawn_request(caf::actor_system& sys, caf::actor registry, std::string stream,
                    caf::message msg, std::chrono::milliseconds timeout,
                    std::function<void(caf::expected<Result>)> done,
+                   std::shared_ptr<const cluster::cluster_view> view,
                    std::shared_ptr<owner_cache> cache = nullptr) {
   sys.spawn(one_request<Result>, std::move(registry), std::move(stream), std::move(msg), timeout,
-            std::move(done), std::move(cache));
+            std::move(done), std::move(cache), std::move(view));
 }
 
 constexpr auto append_timeout = std::chrono::seconds(10);
 
 // The path through the registry, remembering the owner it finds.
 void append_through_registry(caf::actor_system& sys, caf::actor registry,
-                             std::shared_ptr<owner_cache> cache, std::string stream,
+                             std::shared_ptr<owner_cache> cache,
+                             std::shared_ptr<const cluster::cluster_view> view, std::string stream,
                              append_request req, append_done done) {
   spawn_request<append_result>(sys, std::move(registry), std::move(stream),
                                caf::make_message(append_atom::value, std::move(req)),
-                               append_timeout, std::move(done), std::move(cache));
+                               append_timeout, std::move(done), std::move(view), std::move(cache));
 }
 
 }  // namespace
@@ -119,7 +150,8 @@ void append_through_registry(caf::actor_system& sys, caf::actor registry,
 template <class Result>
 void bridge::ask(std::string key, caf::message msg, std::chrono::milliseconds timeout,
                  std::function<void(caf::expected<Result>)> done) {
-  spawn_request<Result>(sys_, registry_, std::move(key), std::move(msg), timeout, std::move(done));
+  spawn_request<Result>(sys_, registry_, std::move(key), std::move(msg), timeout, std::move(done),
+                        view_);
 }
 
 template void bridge::ask<std::string>(std::string, caf::message, std::chrono::milliseconds,
@@ -150,14 +182,15 @@ void bridge::append(std::string stream, append_request req,
                     std::function<void(caf::expected<append_result>)> done) {
   auto owner = owners_->find(stream);
   if (!owner)
-    return append_through_registry(sys_, registry_, owners_, std::move(stream), std::move(req),
-                                   std::move(done));
+    return append_through_registry(sys_, registry_, owners_, view_, std::move(stream),
+                                   std::move(req), std::move(done));
   // An owner that stopped since it was cached drops the message unhandled; the fallback then
   // takes the registry path once, which resolves (or respawns) the current owner. The owner
   // answers every append it took: durable, failed, or owner_unavailable when it stops first.
-  auto fallback = [&sys = sys_, registry = registry_, cache = owners_, stream](
+  auto fallback = [&sys = sys_, registry = registry_, cache = owners_, view = view_, stream](
                       append_request dropped, append_done answer) {
-    append_through_registry(sys, registry, cache, stream, std::move(dropped), std::move(answer));
+    append_through_registry(sys, registry, cache, view, stream, std::move(dropped),
+                            std::move(answer));
   };
   caf::anon_send(owner, append_atom::value,
                  local_append{std::move(req), std::move(done), std::move(fallback)});
@@ -170,13 +203,13 @@ void bridge::poll(std::string stream, std::string principal, uint64_t after, boo
                              caf::make_message(poll_atom::value, std::move(principal), after,
                                                has_after, timeout_ms, std::move(role)),
                              std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(5),
-                             std::move(done));
+                             std::move(done), view_);
 }
 
 void bridge::inspect(std::string stream, std::function<void(caf::expected<std::string>)> done) {
   spawn_request<std::string>(sys_, registry_, std::move(stream),
                              caf::make_message(inspect_atom::value), std::chrono::seconds(5),
-                             std::move(done));
+                             std::move(done), view_);
 }
 
 connection_actor bridge::spawn_connection(std::weak_ptr<socket_sink> sink, codec::principal who,
