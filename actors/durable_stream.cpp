@@ -315,10 +315,11 @@ void durable_stream::deliver(subscriber& sub, std::vector<frame_ptr> frames, uin
     self_->send(sub.conn, frame_batch{stream_, last_seq, std::move(frames)});
     return;
   }
-  // A socket already closed drops them; its connection's down message removes the subscriber.
-  if (auto sink = sub.port->sink.lock()) sink->send(std::move(frames));
+  // Recorded before the frames are queued: whoever sees them on the socket sees `sent` too.
   if (last_seq > sub.port->sent.load(std::memory_order_relaxed))
     sub.port->sent.store(last_seq, std::memory_order_release);
+  // A socket already closed drops them; its connection's down message removes the subscriber.
+  if (auto sink = sub.port->sink.lock()) sink->send(std::move(frames));
 }
 
 uint64_t durable_stream::acked(const std::string& principal) {
