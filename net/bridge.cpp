@@ -94,8 +94,11 @@ void one_request(caf::event_based_actor* self, caf::actor registry, std::string 
                  std::shared_ptr<const cluster::cluster_view> view) {
   auto in_flight = std::make_shared<bool>(false);
   auto finished = std::make_shared<bool>(false);
-  auto finish = [finished, done](caf::expected<Result> r) {
-    if (!std::exchange(*finished, true)) done(std::move(r));
+  // Answered: the actor ends at once (a pending watch tick is then dropped unread).
+  auto finish = [self, finished, done](caf::expected<Result> r) {
+    if (std::exchange(*finished, true)) return;
+    done(std::move(r));
+    self->quit();
   };
   request_owner<Result>(self, registry, stream, msg, timeout, finish,
                         std::chrono::steady_clock::now() + move_patience, std::move(cache),
@@ -108,13 +111,12 @@ void one_request(caf::event_based_actor* self, caf::actor registry, std::string 
   const auto every = view->liveness_settings().probe_interval;
   self->delayed_send(self, every, watch_atom_t::value);
   self->become([=](watch_atom_t) {
-    if (*finished) return self->quit();
     if (*in_flight && view->route_of_key(stream).what == cluster::route::kind::unavailable) {
       finish(cluster::make_cluster_error(cluster::cluster_errc::owner_unavailable,
                                          "the stream's owner node stopped answering with this "
                                          "request in flight; retry it (appends with the same "
                                          "Idempotency-Key)"));
-      return self->quit();
+      return;
     }
     self->delayed_send(self, every, watch_atom_t::value);
   });

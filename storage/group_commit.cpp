@@ -27,7 +27,6 @@ void group_commit::submit(write_set set, callback done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      if (queue_.empty()) lazy_since_ = clock::now();
       queue_.push_back({std::move(set), std::move(done), false});
       if (eager_++ == 0) wake_.notify_one();
       return;

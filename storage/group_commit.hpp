@@ -72,7 +72,7 @@ class group_commit {
   std::condition_variable wake_;
   std::vector<pending> queue_;
   size_t eager_ = 0;                // sets in queue_ submitted with submit()
-  clock::time_point lazy_since_{};  // when the oldest set in queue_ was queued
+  clock::time_point lazy_since_{};  // when the oldest lazy set in queue_ was queued
   bool stopping_ = false;
   group_commit_stats stats_;
   std::once_flag stop_once_;
