@@ -128,6 +128,7 @@ void subscribe(self_ptr self, const connection_deps& deps, const std::string& st
             if (!reads(self, stream)) return;  // unfollowed meanwhile
             auto& l = link(self, stream);
             l.unavailable = false;
+            if (l.abandoned == owner.address()) l.abandoned = caf::actor_addr{};  // it recovered
             self->monitor(owner);
             l.owner = owner;
             auto me = caf::actor_cast<caf::actor>(self);
@@ -192,6 +193,27 @@ void join_pool(self_ptr self, const connection_deps& deps) {
                 [retry](caf::error& err) { retry(err); });
       },
       retry);
+}
+
+// A peer node stopped answering pings (cluster/peer_probe.hpp): its owners may be hung or cut
+// off, and their down_msg would come only when the middleman drops the node (5 s). Leave them
+// now and subscribe again: the registry answers owner_unavailable (retried every 250 ms) until
+// a takeover serves the stream elsewhere, or the same owner if the node recovers first.
+void leave_owners_on(self_ptr self, const connection_deps& deps, const caf::node_id& node) {
+  auto& st = self->state;
+  if (st.chat && st.chat->pool && st.chat->pool.node() == node) {
+    self->demonitor(st.chat->pool.address());
+    st.chat->pool = nullptr;
+    join_pool(self, deps);
+  }
+  for (auto& l : st.links)
+    if (l.owner && l.owner.node() == node) {
+      self->demonitor(l.owner);
+      l.abandoned = l.owner.address();
+      l.owner = nullptr;
+      l.sent = sent_of(l);
+      subscribe(self, deps, l.stream, l.sent, true);
+    }
 }
 
 void start_streams(self_ptr self, const connection_deps& deps, const codec::client_frame& f) {
@@ -365,6 +387,7 @@ connection_actor::behavior_type connection(
         auto sink = self->state.sink.lock();
         if (!sink) return self->quit();
         auto& l = link(self, batch.stream);
+        if (l.abandoned && l.abandoned == self->current_sender()) return;
         l.sent = std::max(l.sent, batch.last_seq);
         sink->send(std::move(batch.frames));
       },
@@ -395,6 +418,9 @@ connection_actor::behavior_type connection(
       },
       [self, deps](rejoin_atom) {
         if (!self->state.chat || !self->state.chat->pool) join_pool(self, deps);
+      },
+      [self, deps](cluster::peer_lost_atom, const caf::node_id& node) {
+        leave_owners_on(self, deps, node);
       },
       [self](closed_atom) { self->quit(); },
   };

@@ -40,6 +40,9 @@ struct stream_link {
   push_port_ptr port;        // a local owner writes to the socket itself (push_port.hpp)
   uint64_t early_ack = 0;    // acked before the owner was found
   bool unavailable = false;  // its owner cannot be reached right now (one error frame sent)
+  // An owner left because its node stopped answering: what it still sends is not forwarded
+  // (the next owner resumes from `sent`, and a stale push must not move `sent` past it).
+  caf::actor_addr abandoned;
 };
 
 // Agents' and customers' state, made on first use: a merchant dashboard never needs it.

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/interfaces.hpp"
+#include "cluster/registry_actor.hpp"
 
 namespace sb {
 
@@ -22,6 +23,8 @@ using connection_actor = caf::typed_actor<
     caf::reacts_to<frame_batch>,
     // From the agent pool.
     caf::reacts_to<follow_atom, std::string>, caf::reacts_to<unfollow_atom, std::string>,
+    // From the registry: a peer node stopped answering pings; leave the owners there.
+    caf::reacts_to<cluster::peer_lost_atom, caf::node_id>,
     // Sent by the connection to itself: subscribe to a stream again, join the pool again.
     caf::reacts_to<resubscribe_atom, std::string>, caf::reacts_to<rejoin_atom>>;
 

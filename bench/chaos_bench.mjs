@@ -80,7 +80,7 @@ try {
       delete r.loadRef;
       r.wallMs = Date.now() - t0;
       results.push(r);
-      log(`${nemesis} round ${round}: failover ${JSON.stringify(r.failoverMs)} ms${r.servedOnlyAfterHeal ? ' (served only after the heal)' : ''}; ${r.problems.length ? `PROBLEMS ${JSON.stringify(r.problems.slice(0, 5))}` : 'checker ok'}${r.convergence?.length ? `; convergence: ${r.convergence[0].slice(0, 300)}` : ''}; ${r.wallMs} ms`);
+      log(`${nemesis} round ${round}: failover ${JSON.stringify(r.failoverMs)} ms, dashboards ${JSON.stringify(r.pushFailoverMs)} ms${r.servedOnlyAfterHeal ? ' (served only after the heal)' : ''}; ${r.problems.length ? `PROBLEMS ${JSON.stringify(r.problems.slice(0, 5))}` : 'checker ok'}${r.convergence?.length ? `; convergence: ${r.convergence[0].slice(0, 300)}` : ''}; ${r.wallMs} ms`);
       if (r.problems.some((p) => p.startsWith('round aborted'))) throw new Error(`round aborted: ${r.problems[0]}`);
     }
   }
@@ -97,11 +97,12 @@ const summary = {};
 for (const n of P.nemeses) {
   const rs = results.filter((r) => r.nemesis === n);
   const times = rs.flatMap((r) => Object.values(r.failoverMs ?? {})).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
-  summary[n] = { rounds: rs.length, samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: times.at(-1) ?? null, failed: rs.filter((r) => r.problems.length).length, not_converged: rs.filter((r) => r.convergence?.length).length, after_heal: rs.filter((r) => r.servedOnlyAfterHeal).length };
+  const pushes = rs.flatMap((r) => Object.values(r.pushFailoverMs ?? {})).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  summary[n] = { rounds: rs.length, samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: times.at(-1) ?? null, push_p50: pct(pushes, 50), push_max: pushes.at(-1) ?? null, failed: rs.filter((r) => r.problems.length).length, not_converged: rs.filter((r) => r.convergence?.length).length, after_heal: rs.filter((r) => r.servedOnlyAfterHeal).length };
 }
-console.log('\nfailover (fault → first 202 on the new owner), ms, all merchants of all rounds');
-const head = ['nemesis', 'rounds', 'samples', 'p50', 'p99', 'max', 'failed', 'not conv.', 'after heal'];
-const rows = Object.entries(summary).map(([n, s]) => [n, s.rounds, s.samples, s.p50, s.p99, s.max, s.failed, s.not_converged, s.after_heal].map((x) => String(x ?? '-')));
+console.log('\nfailover (fault → first 202 on the new owner; push: → that order on the dashboard of another node), ms, all merchants of all rounds');
+const head = ['nemesis', 'rounds', 'samples', 'p50', 'p99', 'max', 'push p50', 'push max', 'failed', 'not conv.', 'after heal'];
+const rows = Object.entries(summary).map(([n, s]) => [n, s.rounds, s.samples, s.p50, s.p99, s.max, s.push_p50, s.push_max, s.failed, s.not_converged, s.after_heal].map((x) => String(x ?? '-')));
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [head, w.map((n) => '-'.repeat(n)), ...rows]) console.log(r.map((x, i) => (i ? x.padStart(w[i]) : x.padEnd(w[i]))).join('  '));
 writeFileSync(path.join(OUT, 'result.json'), JSON.stringify({ params: P, summary, rounds: results }, null, 1));

@@ -3,8 +3,9 @@
 // cluster.connection_timeout (5 s): too late for a 2 s failover. So every probe_interval the
 // registry pings each peer registry; an answer marks the peer answered in the view, and a
 // connected peer silent for unresponsive_after counts as lost for routing (503 at once) and
-// for the controller (takeover). One ping in flight per peer connection: a hung peer costs one
-// outstanding request, not a pile of them.
+// for the controller (takeover), and is told to this node's connections (peer_lost_atom) so
+// they resubscribe to the streams' next owners. One ping in flight per peer connection: a
+// hung peer costs one outstanding request, not a pile of them.
 #pragma once
 #include <memory>
 

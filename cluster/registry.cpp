@@ -108,6 +108,7 @@ void forget_peer(self_ptr self, const std::shared_ptr<cluster_view>& view,
   for (auto it = peers.begin(); it != peers.end(); ++it)
     if (it->second.address() == source) {
       if (view) view->set_peer_connected(it->first, false);
+      self->state.silent_peers.erase(it->first);
       if (self->state.replicator)
         caf::anon_send(self->state.replicator, rpeer_atom::value, it->first, caf::actor{});
       peers.erase(it);

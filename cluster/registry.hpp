@@ -56,6 +56,8 @@ struct registry_state {
   // registries with a ping outstanding.
   bool probing = false;
   std::set<caf::actor_addr> pinged;
+  // Connected peers found unresponsive and told to this node's connections (once per outage).
+  std::set<std::string> silent_peers;
   static inline const char* name = "sb.registry";
 };
 
@@ -68,7 +70,9 @@ struct registry_state {
 //   (hello_atom, node, registry)           from a peer that dialed us
 //   (seal_atom, uint16_t p)                -> bool, once every owner of p here has stopped
 //                                             (the view already refuses p)
-//   (connected_atom, caf::actor conn, principal)  a WebSocket connection on this node
+//   (connected_atom, caf::actor conn, principal)  a WebSocket connection on this node; told
+//                                          (peer_lost_atom, node_id) when a peer stops
+//                                          answering pings (peer_probe.hpp)
 //   (stats_atom)                           -> std::string JSON {node, owners, connections}
 //   (owners_atom, std::string kind)        -> std::string JSON array of this node's actors
 //   (replication_atom, caf::actor sink, caf::actor replicator)  set once by main

@@ -27,6 +27,9 @@ using connected_atom = caf::atom_constant<caf::atom("connected")>;
 using replication_atom = caf::atom_constant<caf::atom("replicatn")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
+// Told by the registry to every connection on its node when a peer node stops answering
+// pings (peer_probe.hpp), with that node's id: owners there may be hung or cut off.
+using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
 
 // A replica's answer to a seal or state request: its position(s) and its storage uuid.
 template <class Atom, class... In>

@@ -19,6 +19,11 @@
 //     n2 by a handoff); orders posted on n2 itself are accepted; then everything (before and after
 //     the kill, before and after the restart) passes the checker read on n1, n2 and n3, and the
 //     dashboards that stayed open saw all of it.
+// (c) SIGSTOP of an owner (not the controller): its TCP connections stay up and, with the
+//     middleman's connection_timeout at 60 s, only the registries' pings can tell. The
+//     partition is taken over, and a dashboard on the controller node follows it while the
+//     owner is still stopped: it is pushed the first order the new owner accepts before the
+//     SIGCONT, keeps its socket, and after the SIGCONT saw exactly the stored history.
 //
 // On a failure the nodes' logs are printed (the harness) and the full operation history is
 // written to $TMPDIR/sb-failover-history-<pid>.json (with SB_FAILOVER_HISTORY=1, after a pass too).
@@ -34,7 +39,9 @@ const { sb } = cl;
 const R = 3;
 // One IP and one service key carry all the load: no 429s to wait out.
 const LIMITS = ['--set', 'limits.principal_rate=100000', '--set', 'limits.principal_burst=100000', '--set', 'limits.ip_rate=100000', '--set', 'limits.ip_burst=100000'];
-const ARGS = ['--replication-factor', String(R), ...LIMITS];
+// The middleman drops a silent node only after a minute here, so in (c) nothing but the
+// registries' pings can notice the stopped owner (a killed one closes its sockets at once).
+const ARGS = ['--replication-factor', String(R), ...LIMITS, '--set', 'cluster.connection_timeout=60s'];
 const PACE_MS = 20; // a new order every 20 ms (the merchants in turn)
 const MAX_IN_FLIGHT = 6; // orders being posted or retried at once; a tick beyond that is skipped
 const RETRY_MS = 100; // a refused order is retried after min(Retry-After, this): the takeover is timed to ~0.1 s
@@ -287,4 +294,50 @@ ftest('the old owner restarts on its data dir: it catches up, serves no stale da
     assert.deepEqual(checkDashboard(dash[m], reads[0].entries), [], `the dashboard of ${m} on ${dash[m].node.id}, open since before the kill`);
     t.diagnostic(`orders:${m}: ${acked.length} acknowledged = stored on n1, n2, n3 (seqs 1..${acked.length}); dashboard on ${dash[m].node.id} saw them all, never closed`);
   }
+});
+
+// ---------------------------------------------------------------- (c) a hung owner
+
+ftest('SIGSTOP of the owner: a dashboard on another node follows the takeover while the owner is still stopped', { timeout: 120000 }, async (t) => {
+  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
+  const viewer = c.nodes.find((x) => x.id === table.controller);
+  const victim = c.nodes.find((x) => x.id !== table.controller);
+  const m = await cl.findMerchantOwnedBy([viewer], victim.id, { prefix: 'hung-' });
+  const stream = `orders:${m}`;
+  const token = await sb.devToken(viewer.url, `dash-${m}`, 'merchant', m);
+  const dash = await cl.Dashboard.open(viewer, m, token, { registry: clients });
+  dashboards.push(dash);
+  const acked = [];
+  const post = async (k, what) => {
+    const r = await cl.postUntilAccepted(viewer, sb.order(m, `${m}-${k}`, { k }), { idempotencyKey: `hung-${process.pid}-${k}`, deadlineMs: 30000 });
+    assert.ok(r.accepted, `${what}: ${brief({ status: r.res?.status, body: r.res?.body, retries: r.retries.slice(-3) })}`);
+    acked.push({ seq: r.accepted.seq, id: r.accepted.id, order_id: `${m}-${k}` });
+    return r;
+  };
+  for (let k = 1; k <= 3; k++) await post(k, `order ${k} before the pause`);
+  await dash.waitSeen(acked.map((a) => a.seq), 10000);
+
+  const t0 = Date.now();
+  process.kill(victim.pid, 'SIGSTOP');
+  let pushedWhileStopped;
+  try {
+    const r = await post(4, 'the first order after the pause (the new owner)');
+    const seq = r.accepted.seq;
+    await dash.waitSeen([seq], 20000);
+    pushedWhileStopped = Date.now() - t0;
+    t.diagnostic(`${victim.id} stopped: first 202 after ${r.attempts} attempt(s); the dashboard on ${viewer.id} was pushed seq ${seq} ${pushedWhileStopped} ms after the SIGSTOP`);
+  } finally {
+    process.kill(victim.pid, 'SIGCONT');
+  }
+  const rec = assertReplicaRecord(await cl.partitionRecord(c.etcd, (await cl.inspect(viewer, 'merchant', m)).partition), 'of ' + m);
+  assert.notEqual(rec.owner, victim.id, `taken over from ${victim.id}: ${brief(rec)}`);
+
+  // Back: the cluster agrees again; two more orders; the history is what was acknowledged, and
+  // the dashboard (never closed) was pushed exactly it.
+  await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
+  for (let k = 5; k <= 6; k++) await post(k, `order ${k} after the SIGCONT`);
+  const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
+  assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
+  await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
+  assert.deepEqual(checkDashboard(dash, read.entries), [], `the dashboard of ${m} on ${viewer.id}`);
 });

@@ -161,5 +161,49 @@ TEST(RegistryProbe, AnsweringPeerStaysResponsiveAndASilentOneDoesNot) {
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
 }
 
+// A peer that falls silent is told to every connection on the node (they leave its owners:
+// actors/connection.cpp), once per outage; a peer that answers is never told.
+TEST(RegistryProbe, ConnectionsAreToldOncePerOutageOfASilentPeer) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto no_owner = owner_factory([](caf::local_actor*, const std::string&) { return caf::actor{}; });
+  auto view_a = std::make_shared<cluster_view>("a");
+  auto view_b = std::make_shared<cluster_view>("b");
+  view_a->set_liveness({20ms, 150ms});
+  view_b->set_liveness({20ms, 150ms});
+  auto a = sys.spawn(registry, no_owner, view_a);
+  auto b = sys.spawn(registry, no_owner, view_b);
+  caf::scoped_actor hung{sys};
+  caf::scoped_actor conn{sys};
+  caf::anon_send(a, connected_atom::value, caf::actor_cast<caf::actor>(conn),
+                 std::string("merchant:m1"));
+  caf::anon_send(a, hello_atom::value, std::string("b"), caf::actor_cast<caf::actor>(b));
+  caf::anon_send(a, hello_atom::value, std::string("c"), caf::actor_cast<caf::actor>(hung));
+  // What the connection is told within `window`.
+  auto told = [&](std::chrono::milliseconds window) {
+    std::vector<caf::node_id> nodes;
+    const auto until = std::chrono::steady_clock::now() + window;
+    while (std::chrono::steady_clock::now() < until)
+      conn->receive([&](peer_lost_atom, const caf::node_id& n) { nodes.push_back(n); },
+                    caf::after(20ms) >> [] {});
+    return nodes;
+  };
+  const auto first = told(600ms);
+  ASSERT_EQ(first.size(), 1u) << "told once of c, silent all along; never of b, which answers";
+  EXPECT_EQ(first[0], hung->node());
+  // c answers again, then falls silent again: a second outage, told again.
+  for (int i = 0; i < 40 && !view_a->peer_responsive("c"); ++i)
+    hung->receive([](ping_atom) { return true; }, caf::after(50ms) >> [] {});
+  ASSERT_TRUE(view_a->peer_responsive("c"));
+  for (auto until = std::chrono::steady_clock::now() + 100ms;
+       std::chrono::steady_clock::now() < until;)
+    hung->receive([](ping_atom) { return true; }, caf::after(10ms) >> [] {});
+  EXPECT_EQ(told(600ms).size(), 1u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace
 }  // namespace sb::cluster

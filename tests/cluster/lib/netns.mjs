@@ -584,7 +584,7 @@ export const CHAOS_ARGS = ['--replication-factor', '3', ...AUTH, ...LIMITS];
 // no id or order twice, no order nobody posted, the same history through every node, the
 // dashboards saw exactly it and kept their sockets, every backup of the merchants' partitions
 // live at the owner's position (replicas converge). Resolves {nemesis, victim, failoverMs:
-// {m: ms}, slowestMs, tookOver, epochs, minority, problems: [...]} — never throws for a failed
+// {m: ms}, pushFailoverMs: {m: ms} (fault → that first order pushed to the dashboard), slowestMs, tookOver, epochs, minority, problems: [...]} — never throws for a failed
 // check (problems), only for a broken harness.
 export async function chaosRound(c, nemesisName, { round = 0, tag = `${nemesisName}${round}`, merchants: nm = 2, warm = 10, after = 5, holdMs = 6000, boundMs = 15000, registry = [], aborted = () => false, log = () => {} } = {}) {
   const nemesis = NEMESES[nemesisName];
@@ -627,7 +627,7 @@ export async function chaosRound(c, nemesisName, { round = 0, tag = `${nemesisNa
   const minority = []; // {m, order_id, status | error, seq, id}
   let stopMinority = false;
   let minorityLoop;
-  const result = { nemesis: nemesisName, round, victim: victim.id, second: second.id, merchants, failoverMs: {}, problems, minority, epochs: {} };
+  const result = { nemesis: nemesisName, round, victim: victim.id, second: second.id, merchants, failoverMs: {}, pushFailoverMs: {}, problems, minority, epochs: {} };
   try {
     await cl.until(() => merchants.every((m) => load.count(m) >= warm) || load.unexpected.length || load.gaveUp.length, 30000, () => `${warm} orders per merchant before the fault (${merchants.map((m) => load.count(m))}; refusals ${JSON.stringify(load.refusals)})`);
     if (load.unexpected.length || load.gaveUp.length) problems.push(`before the fault: unexpected ${JSON.stringify(load.unexpected.slice(0, 3))}, given up ${JSON.stringify(load.gaveUp.slice(0, 3))}`);
@@ -688,6 +688,15 @@ export async function chaosRound(c, nemesisName, { round = 0, tag = `${nemesisNa
     }
     log(`  healed at +${tHeal - ctx.t0} ms; failover ${JSON.stringify(result.failoverMs)}; etcd ${JSON.stringify(result.epochs)}${minority.length ? `; minority ${JSON.stringify(minority.reduce((o, x) => ((o[x.status ?? x.error] = (o[x.status ?? x.error] ?? 0) + 1), o), {}))}` : ''}`);
     result.slowestMs = Object.values(result.failoverMs).some((v) => v === null) ? null : Math.max(...Object.values(result.failoverMs));
+    // Fault → the dashboard (on the safe node) pushed the first order accepted after the fault:
+    // how long its subscription followed the stream to the new owner.
+    const since = nemesis.recover ? ctx.t1 : ctx.t0;
+    for (const m of merchants) {
+      const seq = load.firstAckSince(m, since)?.seq;
+      if (seq !== undefined) await dash[m].waitSeen([seq], boundMs).catch(() => {});
+      const at = seq === undefined ? undefined : dash[m].seenAt.get(seq);
+      result.pushFailoverMs[m] = at === undefined ? null : at - since;
+    }
     result.tookOver = merchants.every((m) => result.epochs[m].during !== result.epochs[m].before);
     if (nemesis.takeover && !result.tookOver) problems.push(`${nemesisName}: not every partition was taken over during the ${holdMs} ms fault: ${JSON.stringify(result.epochs)}`);
     for (const [m, ms] of Object.entries(result.failoverMs)) if (ms === null || ms > boundMs) problems.push(`${m}: no 202 within ${boundMs} ms of the fault (${ms})`);
