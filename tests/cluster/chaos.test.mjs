@@ -61,7 +61,7 @@ function chaosTest(name, nemesis, round) {
     try {
       r = await nx.chaosRound(c, nemesis, { round, holdMs: HOLD_MS, boundMs: BOUND_MS, registry: clients, aborted: () => aborted, log: (s) => t.diagnostic(s) });
       rounds.push(r);
-      t.diagnostic(`${nemesis}: failover ${JSON.stringify(r.failoverMs)} ms (slowest ${r.slowestMs}), etcd ${JSON.stringify(r.epochs)}, stored ${JSON.stringify(r.stored)}, load ${JSON.stringify(r.load)}`);
+      t.diagnostic(`${nemesis}: failover ${JSON.stringify(r.failoverMs)} ms (slowest ${r.slowestMs}), dashboards pushed after ${JSON.stringify(r.pushFailoverMs)} ms, etcd ${JSON.stringify(r.epochs)}, stored ${JSON.stringify(r.stored)}, load ${JSON.stringify(r.load)}`);
       assert.deepEqual(r.problems, [], `${nemesis} round: the checker`);
       assert.deepEqual(r.convergence, [], `${nemesis} round: the replicas converge`);
     } catch (err) {
