@@ -747,6 +747,36 @@ TEST_F(MerchantConnection, AcksWhileTheOwnerIsFoundAgainAreNotLost) {
   EXPECT_EQ(acked_by(restarted, "alice"), 2u);
 }
 
+// A closed connection leaves nothing on the owner it read: CAF 0.17 keeps a monitor's entry on
+// the monitored actor after the monitoring one is gone, and that entry's weak reference would
+// keep the dead connection's memory until the owner stops (a leak per connection ever made).
+// The connection's memory block is gone once no weak reference but this test's is left.
+TEST_F(MerchantConnection, AClosedConnectionLeavesNoReferenceOnItsOwner) {
+  start();
+  auto m1 = spawn_merchant("m1");
+  append_range(m1, 1, 1);
+  auto& registry = connection();
+  auto conn = spawn_connection(registry, "alice");
+  caf::anon_send(conn, frame_atom::value, std::string(R"({"op":"hello"})"));
+  next_resolve(registry).deliver(m1);
+  ASSERT_EQ(push_seqs(socket_->wait_for(2)), range(1, 1));
+  const caf::actor_addr addr = conn.address();
+  {
+    caf::scoped_actor watcher{*sys_};
+    watcher->monitor(conn);
+    stop_connections();
+    conn = nullptr;
+    bool down = false;
+    watcher->receive([&](const caf::down_msg&) { down = true; }, caf::after(2s) >> [] {});
+    ASSERT_TRUE(down);
+  }
+  // Only `addr` is left once the owner has handled the connection's down message.
+  auto* block = addr.get();
+  for (int i = 0; i < 100 && block->weak_refs.load() > 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(block->weak_refs.load(), 1u);
+  append_range(m1, 2, 2);  // the owner works on without it
+}
+
 // The registry with the daemon's owner factory: one merchant per orders stream.
 class MerchantRegistry : public Merchant {
  protected:
