@@ -1,7 +1,9 @@
-// Returns freed heap to the kernel after a burst: glibc keeps what 10,000 closed connections
-// freed in its arenas (RSS stays at its peak) until malloc_trim. A detached actor checks every
+// Returns freed heap to the kernel after a burst: the allocator keeps what 10,000 closed
+// connections freed (RSS stays at its peak) until told otherwise. A detached actor checks every
 // `every` and trims when more than `slack` bytes sit free in the heap, so an idle node returns
-// to near its starting size within a minute without trimming on every tick.
+// to near its starting size within a minute without trimming on every tick. With jemalloc (the
+// Release daemon) it purges jemalloc's dirty pages: its own decay runs only when something
+// allocates, so an idle node would keep them. Otherwise (glibc, sanitizer builds) malloc_trim.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -12,5 +14,11 @@ namespace sb {
 
 caf::behavior memory_trimmer(caf::event_based_actor* self, std::chrono::milliseconds every,
                              size_t slack);
+
+// Bytes the allocator holds resident beyond what is allocated (freed, not yet returned).
+size_t heap_free_bytes();
+
+// Returns them to the kernel.
+void trim_heap();
 
 }  // namespace sb

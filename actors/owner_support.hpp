@@ -11,7 +11,6 @@
 namespace sb {
 
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
-inline constexpr auto owner_idle_stop = std::chrono::minutes(5);
 
 // `State` has a `std::unique_ptr<durable_stream> stream`. Returns the owner's behavior: its
 // own handlers first, then the idle check, then the stream's.
@@ -22,12 +21,14 @@ caf::behavior owner_behavior(caf::stateful_actor<State>* self, const stream_deps
   self->attach_functor(
       [metrics = deps.metrics] { metrics->stream_actors.fetch_sub(1, std::memory_order_relaxed); });
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.stream->on_down(msg); });
-  self->delayed_send(self, owner_idle_stop, idle_atom::value);
-  caf::message_handler idle{[self](idle_atom) {
-    if (self->state.stream->idle())
-      self->quit();
-    else
-      self->delayed_send(self, owner_idle_stop, idle_atom::value);
+  // Stops once found idle at two checks in a row (1-2x delivery.owner_idle_stop after its
+  // last subscriber left): a short lull does not cost a respawn.
+  const auto every = deps.cfg->delivery.owner_idle_stop;
+  self->delayed_send(self, every, idle_atom::value, false);
+  caf::message_handler idle{[self, every](idle_atom, bool was_idle) {
+    const bool idle_now = self->state.stream->idle();
+    if (idle_now && was_idle) return self->quit();
+    self->delayed_send(self, every, idle_atom::value, idle_now);
   }};
   // History pages; owners whose access rules are their own answer entries_atom in `own`.
   caf::message_handler entries{[self, deps](entries_atom, const chat_principal& who,

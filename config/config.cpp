@@ -243,6 +243,10 @@ const std::map<std::string, setter>& setters() {
        [](settings& s, const std::string& v) { return parse_number(v, s.delivery.replay_batch); }},
       {"delivery.tail_cache",
        [](settings& s, const std::string& v) { return parse_number(v, s.delivery.tail_cache); }},
+      {"delivery.owner_idle_stop",
+       [](settings& s, const std::string& v) {
+         return parse_seconds(v, s.delivery.owner_idle_stop);
+       }},
       {"delivery.max_unacked",
        [](settings& s, const std::string& v) { return parse_number(v, s.delivery.max_unacked); }},
       {"chat.max_text",
@@ -450,6 +454,8 @@ std::string validate(const settings& s) {
     return "limits.max_json_depth must be 2..256";
   if (s.delivery.ack_timeout.count() < 50) return "delivery.ack_timeout must be at least 50ms";
   if (s.delivery.replay_batch == 0) return "delivery.replay_batch must be positive";
+  if (s.delivery.owner_idle_stop.count() < 1 || s.delivery.owner_idle_stop.count() > 3600)
+    return "delivery.owner_idle_stop must be 1s..1h";
   // With no unacked entry allowed, a subscriber would never be sent anything.
   if (s.delivery.max_unacked == 0) return "delivery.max_unacked must be positive";
   if (s.limits.principal_rate > 0 && s.limits.principal_burst < 1)

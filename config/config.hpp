@@ -96,6 +96,9 @@ struct settings {
     size_t replay_batch = 2000;                    // entries per replay round trip
     size_t tail_cache = 4096;                      // recent entries kept in memory per stream
     size_t max_unacked = 10000;  // a connection further behind is replayed from storage
+    // A stream owner with no subscriber and nothing in flight stops after 1-2x this (the next
+    // request respawns it from storage), so an idle node returns its memory.
+    std::chrono::seconds owner_idle_stop{30};
   } delivery;
   struct chat_t {
     size_t max_text = 4096;  // bytes of one message's text

@@ -10,8 +10,8 @@ packages=(
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcapnp-dev capnproto librocksdb-dev libssl-dev libgtest-dev libgmock-dev
   libpugixml-dev
-  # allocator (issue 10: less memory per idle connection, cheaper malloc across threads)
-  libjemalloc-dev libmimalloc-dev
+  # the daemon's allocator (issue 10: cheaper malloc and free across threads)
+  libjemalloc-dev
   # web pages and browser tests
   libjs-bootstrap5 chromium
   # cluster: coordination service and the load balancer of the dev cluster

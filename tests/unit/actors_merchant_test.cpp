@@ -856,6 +856,29 @@ TEST_F(MerchantRegistry, StoppingTheRegistryStopsItsOwners) {
   EXPECT_TRUE(down);
 }
 
+// An owner nobody subscribes to stops after two idle checks in a row (delivery.owner_idle_stop
+// apart), so a node returns the memory of streams nobody reads; one with a subscriber stays.
+// The next request starts it again from storage.
+TEST_F(MerchantRegistry, AnOwnerWithoutSubscribersStopsWhenIdleOneWithASubscriberStays) {
+  cfg_.delivery.owner_idle_stop = std::chrono::seconds(1);
+  start();
+  spawn_registry();
+  auto m1 = resolve("orders:m1");
+  ASSERT_TRUE(m1);
+  append_range(*m1, 1, 2);
+  auto m2 = resolve("orders:m2");
+  ASSERT_TRUE(m2);
+  auto& reader = connection();
+  subscribe(reader, *m2, "alice");
+  for (int i = 0; i < 60 && owner_count() > 1; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(owner_count(), 1u) << "m1 stopped, m2 (subscribed) runs";
+  EXPECT_EQ(*resolve("orders:m2"), *m2);
+  auto again = resolve("orders:m1");
+  ASSERT_TRUE(again);
+  EXPECT_NE(*again, *m1);
+  EXPECT_EQ(append(*again, order_data(3)).seq, 3u);
+}
+
 // The answers of local_append callbacks, gathered across CAF threads.
 struct callback_answers {
   std::mutex mutex;

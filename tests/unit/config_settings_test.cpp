@@ -371,6 +371,8 @@ TEST(ConfigValidate, OutOfRangeSettingsAreNamed) {
       {"delivery.ack_timeout", "10ms"},
       {"delivery.replay_batch", "0"},
       {"delivery.max_unacked", "0"},
+      {"delivery.owner_idle_stop", "0s"},
+      {"delivery.owner_idle_stop", "2h"},
       {"limits.max_poll_timeout", "0s"},
       {"limits.principal_burst", "0.5"},
       {"limits.ip_burst", "0"},
