@@ -98,7 +98,7 @@ struct settings {
     size_t max_unacked = 10000;  // a connection further behind is replayed from storage
     // A stream owner with no subscriber and nothing in flight stops after 1-2x this (the next
     // request respawns it from storage), so an idle node returns its memory.
-    std::chrono::seconds owner_idle_stop{30};
+    std::chrono::seconds owner_idle_stop{20};
   } delivery;
   struct chat_t {
     size_t max_text = 4096;  // bytes of one message's text
