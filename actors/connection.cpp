@@ -378,23 +378,25 @@ connection_actor::behavior_type connection(
     codec::principal who, connection_deps deps) {
   self->state.sink = std::move(sink);
   self->state.who = std::move(who);
+  // Kept once in the state: captured by each handler, they would cost ~200 B per connection.
+  self->state.deps = std::move(deps);
   // An owner that stopped (idle, or failed storage) is found again; resume where we were.
   // Until the new owner is found, acks wait in early_acks instead of going to the dead one.
-  self->set_down_handler([self, deps](const caf::down_msg& msg) {
+  self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (st.chat && st.chat->pool && st.chat->pool.address() == msg.source) {
       st.chat->pool = nullptr;
-      return join_pool(self, deps);
+      return join_pool(self, self->state.deps);
     }
     for (auto& l : st.links)
       if (l.owner && l.owner.address() == msg.source) {
         l.owner = nullptr;
         l.sent = sent_of(l);
-        return subscribe(self, deps, l.stream, l.sent, true);
+        return subscribe(self, self->state.deps, l.stream, l.sent, true);
       }
   });
   return {
-      [self, deps](frame_atom, const std::string& text) { on_frame(self, deps, text); },
+      [self](frame_atom, const std::string& text) { on_frame(self, self->state.deps, text); },
       [self](frame_batch& batch) {
         auto sink = self->state.sink.lock();
         if (!sink) return end_connection(self);
@@ -403,11 +405,11 @@ connection_actor::behavior_type connection(
         l.sent = std::max(l.sent, batch.last_seq);
         sink->send(std::move(batch.frames));
       },
-      [self, deps](follow_atom, const std::string& stream) {
+      [self](follow_atom, const std::string& stream) {
         if (self->state.chat) self->state.chat->released.erase(stream);
         if (reads(self, stream)) return;
         self->state.streams.push_back(stream);
-        subscribe(self, deps, stream, 0, false);
+        subscribe(self, self->state.deps, stream, 0, false);
       },
       [self](unfollow_atom, const std::string& stream) {
         auto& st = self->state;
@@ -421,18 +423,18 @@ connection_actor::behavior_type connection(
         }
         std::erase_if(st.links, [&](const auto& l) { return l.stream == stream; });
       },
-      [self, deps](resubscribe_atom, const std::string& stream) {
+      [self](resubscribe_atom, const std::string& stream) {
         if (!reads(self, stream)) return;
         auto& l = link(self, stream);
         if (l.owner) return;
         l.sent = sent_of(l);
-        subscribe(self, deps, stream, l.sent, l.sent > 0);
+        subscribe(self, self->state.deps, stream, l.sent, l.sent > 0);
       },
-      [self, deps](rejoin_atom) {
-        if (!self->state.chat || !self->state.chat->pool) join_pool(self, deps);
+      [self](rejoin_atom) {
+        if (!self->state.chat || !self->state.chat->pool) join_pool(self, self->state.deps);
       },
-      [self, deps](cluster::peer_lost_atom, const caf::node_id& node) {
-        leave_owners_on(self, deps, node);
+      [self](cluster::peer_lost_atom, const caf::node_id& node) {
+        leave_owners_on(self, self->state.deps, node);
       },
       [self](closed_atom) { end_connection(self); },
   };

@@ -56,6 +56,7 @@ struct chat_state {
 };
 
 struct connection_state {
+  connection_deps deps;
   std::weak_ptr<socket_sink> sink;
   codec::principal who;
   bool greeted = false;
