@@ -5,7 +5,8 @@
 // (actors/outbox_actor.hpp) and the registry (cluster/registry_actor.hpp); stream owners are
 // still plain caf::actor. Handles in messages stay caf::actor (typed ones are not announced).
 //
-// Stream owner (any actor built on durable_stream: the merchant actor today):
+// Stream owner (every actor built on durable_stream through owner_support.hpp: merchant
+// (orders:<m>), conversation (conv:<id>) and inbox (inbox:<sub>)):
 //   (append_atom, append_request)                      -> append_result  once durable
 //   (subscribe_atom, caf::actor conn, principal, uint64_t resume, bool has_resume)
 //        replays after `resume` (or the principal's ack) to conn as frame_batch, then live
@@ -15,6 +16,10 @@
 //   (subscribe_atom, conn, principal, resume, has_resume, std::string role)  same, with the
 //        subscriber's role (agents get the redacted view where the owner redacts)
 //   (unsubscribe_atom, caf::actor conn)                 stop pushing to conn
+//   (subscribe_atom, conn, principal, resume, has_resume, role, push_port_ptr)  same, from a
+//        connection on this node: pushes go to the socket itself (actors/push_port.hpp)
+//   (idle_atom, bool was_idle)                          to itself every owner_idle_stop: stops
+//        when idle at two checks in a row
 //   (entries_atom, who, cursor, forward, limit)         -> std::string JSON page of history
 //        (actors/stream_entries.hpp); the caller checked access, except for conversations,
 //        which check it themselves
