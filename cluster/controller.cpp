@@ -42,7 +42,10 @@ void controller::stop() {
 void controller::loop() {
   while (!stopping_) {
     watch_peers();
-    if (view_->controller().empty()) campaign();
+    if (view_->controller().empty())
+      campaign();
+    else if (view_->controller() != view_->self())
+      depose_lost_controller();
     if (view_->controller() == view_->self()) {
       reconcile();
       watch_peers();  // reconcile may have taken a while
@@ -61,6 +64,43 @@ void controller::campaign() {
     view_->set_controller(view_->self());  // the watch confirms it a moment later
     log(view_->self() + " is the controller");
   }
+}
+
+// The controller key lives as long as its holder's lease: a dead controller would keep the role
+// for up to lease_ttl (3 s), and nothing would be taken over meanwhile, its own partitions
+// included. So once the controller is suspected by the rule it applies to owners (lost by the
+// middleman for suspect_after, or silent to pings for unresponsive_after), the deputy, the
+// member with the smallest id that is not suspected itself, deletes the key if it still names
+// that node, and campaigns (with two members nobody is a majority: the lease decides). A
+// controller suspected wrongly only loses the role: every record
+// write is compare-and-swap, and a takeover fences the old owner whatever a controller believes.
+// At most once per second, so a controller that etcd still reaches cannot make it flap faster.
+void controller::depose_lost_controller() {
+  const auto ctrl = view_->controller();
+  const auto why = suspicion(ctrl);
+  if (why.empty() || clock::now() - last_depose_ < std::chrono::seconds(1)) return;
+  // Only a node that hears from a majority of the members (itself included, the controller
+  // not) deposes: one that was paused or cut off itself finds everyone silent, and must not
+  // take the role from a controller the others still reach.
+  const auto members = view_->members();
+  size_t heard = 0;
+  for (const auto& [id, m] : members)
+    if (id != ctrl && !suspect(id)) ++heard;
+  if (2 * heard <= members.size()) return;
+  for (const auto& [id, m] : members) {
+    if (id == ctrl || suspect(id)) continue;
+    if (id != view_->self()) return;  // another node is the deputy
+    break;
+  }
+  last_depose_ = clock::now();
+  std::string error;
+  const auto key = etcd_keys::controller_key(opts_.prefix);
+  auto done = etcd_.txn({{key, etcd_compare::target::value, 0, ctrl}},
+                        {{etcd_op::kind::del, key, "", 0, false}}, {}, error);
+  if (!done || !done->succeeded) return;
+  log(view_->self() + " deposed the controller " + ctrl + " (" + why + ")");
+  view_->set_controller("");  // the watch confirms it a moment later
+  campaign();
 }
 
 void controller::reconcile() {

@@ -43,6 +43,8 @@ class controller {
  private:
   void loop();
   void campaign();
+  // Deletes the controller key of a controller this node suspects, if this node is the deputy.
+  void depose_lost_controller();
   void reconcile();
   // Notes which peers the middleman reaches now; true if `node` has been lost long enough.
   void watch_peers();
@@ -63,6 +65,7 @@ class controller {
   std::set<std::string> reached_;
   std::map<std::string, clock::time_point> lost_since_;
   std::map<std::string, clock::time_point> absent_since_;
+  clock::time_point last_depose_{};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

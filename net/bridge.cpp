@@ -92,6 +92,11 @@ void one_request(caf::event_based_actor* self, caf::actor registry, std::string 
                  std::function<void(caf::expected<Result>)> done,
                  std::shared_ptr<owner_cache> cache,
                  std::shared_ptr<const cluster::cluster_view> view) {
+  // A message the current behavior does not take waits in the mailbox: while a retry waits
+  // (request_owner's `again` pushes a behavior for it), a watch tick must not be dropped, or
+  // no tick would come again and a later attempt stuck on a hung owner would wait for its
+  // full timeout (10 s for appends).
+  self->set_default_handler(caf::skip);
   auto in_flight = std::make_shared<bool>(false);
   auto finished = std::make_shared<bool>(false);
   // Answered: the actor ends at once (a pending watch tick is then dropped unread).
@@ -100,18 +105,34 @@ void one_request(caf::event_based_actor* self, caf::actor registry, std::string 
     done(std::move(r));
     self->quit();
   };
+  // The node the request goes to: what routing named when it was last seen, before the send.
+  auto origin = std::make_shared<std::string>();
+  auto note_route = [view, stream, origin] {
+    const auto r = view->route_of_key(stream);
+    if (r.what == cluster::route::kind::remote)
+      *origin = r.node;
+    else if (r.what == cluster::route::kind::local)
+      origin->clear();
+  };
+  const bool clustered = view && view->clustered();
+  if (clustered) note_route();
   request_owner<Result>(self, registry, stream, msg, timeout, finish,
                         std::chrono::steady_clock::now() + move_patience, std::move(cache),
                         in_flight);
-  if (!view || !view->clustered()) return;
+  if (!clustered) return;
   // A hung or cut-off owner node keeps its connection: the request sent to it would wait for
-  // its timeout (10 s for appends) or the middleman's connection_timeout. Once routing gives up
-  // on that node (it answered no ping for cluster.unresponsive_after), the request is answered
-  // like a lost node's: outcome unknown, retry (appends with the same Idempotency-Key).
+  // its timeout (10 s for appends) or the middleman's connection_timeout. Once that node
+  // answers no ping for cluster.unresponsive_after, the request is answered like a lost
+  // node's: outcome unknown, retry (appends with the same Idempotency-Key). Its partition may
+  // already be served elsewhere by then (a takeover takes ~100 ms), so it is the node's
+  // silence that counts, not only an `unavailable` route.
   const auto every = view->liveness_settings().probe_interval;
   self->delayed_send(self, every, watch_atom_t::value);
   self->become([=](watch_atom_t) {
-    if (*in_flight && view->route_of_key(stream).what == cluster::route::kind::unavailable) {
+    if (!*in_flight) note_route();
+    const bool silent = !origin->empty() && !view->peer_responsive(*origin);
+    if (*in_flight &&
+        (silent || view->route_of_key(stream).what == cluster::route::kind::unavailable)) {
       finish(cluster::make_cluster_error(cluster::cluster_errc::owner_unavailable,
                                          "the stream's owner node stopped answering with this "
                                          "request in flight; retry it (appends with the same "

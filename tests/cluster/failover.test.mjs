@@ -24,6 +24,11 @@
 //     partition is taken over, and a dashboard on the controller node follows it while the
 //     owner is still stopped: it is pushed the first order the new owner accepts before the
 //     SIGCONT, keeps its socket, and after the SIGCONT saw exactly the stored history.
+// (d) kill -9 of the controller, which also owns partitions: another node becomes the
+//     controller (etcd's controller key names it) and takes the dead one's partitions over; a
+//     merchant it owned is served again, its dashboard on another node follows, and nothing
+//     acknowledged is lost. (The dead controller's lease would hold the key for lease_ttl; the
+//     deputy deposes it once it is suspected, so this takes about as long as any takeover.)
 //
 // On a failure the nodes' logs are printed (the harness) and the full operation history is
 // written to $TMPDIR/sb-failover-history-<pid>.json (with SB_FAILOVER_HISTORY=1, after a pass too).
@@ -322,10 +327,11 @@ ftest('SIGSTOP of the owner: a dashboard on another node follows the takeover wh
   let pushedWhileStopped;
   try {
     const r = await post(4, 'the first order after the pause (the new owner)');
+    const acceptedMs = Date.now() - t0;
     const seq = r.accepted.seq;
     await dash.waitSeen([seq], 20000);
     pushedWhileStopped = Date.now() - t0;
-    t.diagnostic(`${victim.id} stopped: first 202 after ${r.attempts} attempt(s); the dashboard on ${viewer.id} was pushed seq ${seq} ${pushedWhileStopped} ms after the SIGSTOP`);
+    t.diagnostic(`${victim.id} stopped: first 202 after ${acceptedMs} ms, ${r.attempts} attempt(s) (${brief(r.retries)}); the dashboard on ${viewer.id} was pushed seq ${seq} ${pushedWhileStopped} ms after the SIGSTOP`);
   } finally {
     process.kill(victim.pid, 'SIGCONT');
   }
@@ -336,6 +342,45 @@ ftest('SIGSTOP of the owner: a dashboard on another node follows the takeover wh
   // the dashboard (never closed) was pushed exactly it.
   await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
   for (let k = 5; k <= 6; k++) await post(k, `order ${k} after the SIGCONT`);
+  const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
+  assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
+  await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
+  assert.deepEqual(checkDashboard(dash, read.entries), [], `the dashboard of ${m} on ${viewer.id}`);
+});
+
+// ---------------------------------------------------------------- (d) the controller dies
+
+ftest('kill -9 of the controller: another node takes the role and its partitions over, nothing acknowledged is lost', { timeout: 120000 }, async (t) => {
+  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
+  const victim = c.nodes.find((x) => x.id === table.controller);
+  const viewer = c.nodes.find((x) => x.id !== table.controller);
+  const m = await cl.findMerchantOwnedBy([viewer], victim.id, { prefix: 'ctl-' });
+  const stream = `orders:${m}`;
+  const token = await sb.devToken(viewer.url, `dash-${m}`, 'merchant', m);
+  const dash = await cl.Dashboard.open(viewer, m, token, { registry: clients });
+  dashboards.push(dash);
+  const acked = [];
+  const post = async (k, what) => {
+    const r = await cl.postUntilAccepted(viewer, sb.order(m, `${m}-${k}`, { k }), { idempotencyKey: `ctl-${process.pid}-${k}`, deadlineMs: 30000, maxWaitMs: 200 });
+    assert.ok(r.accepted, `${what}: ${brief({ status: r.res?.status, body: r.res?.body, retries: r.retries.slice(-3) })}`);
+    acked.push({ seq: r.accepted.seq, id: r.accepted.id, order_id: `${m}-${k}` });
+    return r;
+  };
+  for (let k = 1; k <= 3; k++) await post(k, `order ${k} before the kill`);
+  const part = (await cl.inspect(viewer, 'merchant', m)).partition;
+
+  const t0 = Date.now();
+  await victim.kill('SIGKILL');
+  const r = await post(4, 'the first order after the kill (the new owner)');
+  const servedMs = Date.now() - t0;
+  const ctl = await cl.etcdGet(c.etcd, '/switchboard/controller');
+  assert.ok(ctl && ctl.value !== victim.id, `etcd's controller key names a live node: ${brief(ctl)}`);
+  const rec = assertReplicaRecord(await cl.partitionRecord(c.etcd, part), part);
+  assert.notEqual(rec.owner, victim.id, `partition ${part} taken over from ${victim.id}: ${brief(rec)}`);
+  await dash.waitSeen([r.accepted.seq], 20000);
+  t.diagnostic(`controller ${victim.id} killed: controller now ${ctl.value}; ${m} served again after ${servedMs} ms (${r.attempts} attempts), pushed to its dashboard on ${viewer.id} ${dash.seenAt.get(r.accepted.seq) - t0} ms after the kill`);
+
+  for (let k = 5; k <= 6; k++) await post(k, `order ${k} after the takeover`);
   const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
   assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
   await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
