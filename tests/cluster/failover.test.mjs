@@ -301,51 +301,62 @@ ftest('the old owner restarts on its data dir: it catches up, serves no stale da
   }
 });
 
-// ---------------------------------------------------------------- (c) a hung owner
+// ---------------------------------------------------------------- (c), (d): one merchant
 
-ftest('SIGSTOP of the owner: a dashboard on another node follows the takeover while the owner is still stopped', { timeout: 120000 }, async (t) => {
-  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
-  const viewer = c.nodes.find((x) => x.id === table.controller);
-  const victim = c.nodes.find((x) => x.id !== table.controller);
-  const m = await cl.findMerchantOwnedBy([viewer], victim.id, { prefix: 'hung-' });
+// A merchant owned by `owner` (a node id), its dashboard on `viewer`, and its orders posted on
+// `viewer` one at a time, each retried with its own Idempotency-Key until accepted (`tag`
+// names keys and order ids). check() reads the stream on the viewer at the end: exactly the
+// acknowledged orders, in order, and the dashboard (never closed) was pushed exactly them.
+// (`maxWaitMs`: the longest wait before a retry, whatever Retry-After says.)
+async function oneMerchant(viewer, owner, tag, { maxWaitMs = 1000 } = {}) {
+  const m = await cl.findMerchantOwnedBy([viewer], owner, { prefix: `${tag}-` });
   const stream = `orders:${m}`;
   const token = await sb.devToken(viewer.url, `dash-${m}`, 'merchant', m);
   const dash = await cl.Dashboard.open(viewer, m, token, { registry: clients });
   dashboards.push(dash);
   const acked = [];
   const post = async (k, what) => {
-    const r = await cl.postUntilAccepted(viewer, sb.order(m, `${m}-${k}`, { k }), { idempotencyKey: `hung-${process.pid}-${k}`, deadlineMs: 30000 });
+    const r = await cl.postUntilAccepted(viewer, sb.order(m, `${m}-${k}`, { k }), { idempotencyKey: `${tag}-${process.pid}-${k}`, deadlineMs: 30000, maxWaitMs });
     assert.ok(r.accepted, `${what}: ${brief({ status: r.res?.status, body: r.res?.body, retries: r.retries.slice(-3) })}`);
     acked.push({ seq: r.accepted.seq, id: r.accepted.id, order_id: `${m}-${k}` });
     return r;
   };
+  const check = async () => {
+    const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
+    assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
+    await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
+    assert.deepEqual(checkDashboard(dash, read.entries), [], `the dashboard of ${m} on ${viewer.id}`);
+  };
+  return { m, dash, acked, post, check, partition: async () => (await cl.inspect(viewer, 'merchant', m)).partition };
+}
+
+// ---------------------------------------------------------------- (c) a hung owner
+
+ftest('SIGSTOP of the owner: a dashboard on another node follows the takeover while the owner is still stopped', { timeout: 120000 }, async (t) => {
+  const table = await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
+  const viewer = c.nodes.find((x) => x.id === table.controller);
+  const victim = c.nodes.find((x) => x.id !== table.controller);
+  const { m, dash, acked, post, check, partition } = await oneMerchant(viewer, victim.id, 'hung');
   for (let k = 1; k <= 3; k++) await post(k, `order ${k} before the pause`);
   await dash.waitSeen(acked.map((a) => a.seq), 10000);
 
   const t0 = Date.now();
   process.kill(victim.pid, 'SIGSTOP');
-  let pushedWhileStopped;
   try {
     const r = await post(4, 'the first order after the pause (the new owner)');
     const acceptedMs = Date.now() - t0;
-    const seq = r.accepted.seq;
-    await dash.waitSeen([seq], 20000);
-    pushedWhileStopped = Date.now() - t0;
-    t.diagnostic(`${victim.id} stopped: first 202 after ${acceptedMs} ms, ${r.attempts} attempt(s) (${brief(r.retries)}); the dashboard on ${viewer.id} was pushed seq ${seq} ${pushedWhileStopped} ms after the SIGSTOP`);
+    await dash.waitSeen([r.accepted.seq], 20000);
+    t.diagnostic(`${victim.id} stopped: first 202 after ${acceptedMs} ms, ${r.attempts} attempt(s) (${brief(r.retries)}); the dashboard on ${viewer.id} was pushed seq ${r.accepted.seq} ${Date.now() - t0} ms after the SIGSTOP`);
   } finally {
     process.kill(victim.pid, 'SIGCONT');
   }
-  const rec = assertReplicaRecord(await cl.partitionRecord(c.etcd, (await cl.inspect(viewer, 'merchant', m)).partition), 'of ' + m);
+  const rec = assertReplicaRecord(await cl.partitionRecord(c.etcd, await partition()), `of ${m}`);
   assert.notEqual(rec.owner, victim.id, `taken over from ${victim.id}: ${brief(rec)}`);
 
-  // Back: the cluster agrees again; two more orders; the history is what was acknowledged, and
-  // the dashboard (never closed) was pushed exactly it.
+  // Back: the cluster agrees again; two more orders; then the checks.
   await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
   for (let k = 5; k <= 6; k++) await post(k, `order ${k} after the SIGCONT`);
-  const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
-  assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
-  await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
-  assert.deepEqual(checkDashboard(dash, read.entries), [], `the dashboard of ${m} on ${viewer.id}`);
+  await check();
 });
 
 // ---------------------------------------------------------------- (d) the controller dies
@@ -354,20 +365,9 @@ ftest('kill -9 of the controller: another node takes the role and its partitions
   const table = await cl.waitAgreement(c.nodes, { timeoutMs: 60000, stableMs: 1000 });
   const victim = c.nodes.find((x) => x.id === table.controller);
   const viewer = c.nodes.find((x) => x.id !== table.controller);
-  const m = await cl.findMerchantOwnedBy([viewer], victim.id, { prefix: 'ctl-' });
-  const stream = `orders:${m}`;
-  const token = await sb.devToken(viewer.url, `dash-${m}`, 'merchant', m);
-  const dash = await cl.Dashboard.open(viewer, m, token, { registry: clients });
-  dashboards.push(dash);
-  const acked = [];
-  const post = async (k, what) => {
-    const r = await cl.postUntilAccepted(viewer, sb.order(m, `${m}-${k}`, { k }), { idempotencyKey: `ctl-${process.pid}-${k}`, deadlineMs: 30000, maxWaitMs: 200 });
-    assert.ok(r.accepted, `${what}: ${brief({ status: r.res?.status, body: r.res?.body, retries: r.retries.slice(-3) })}`);
-    acked.push({ seq: r.accepted.seq, id: r.accepted.id, order_id: `${m}-${k}` });
-    return r;
-  };
+  const { m, dash, acked, post, check, partition } = await oneMerchant(viewer, victim.id, 'ctl', { maxWaitMs: 200 });
   for (let k = 1; k <= 3; k++) await post(k, `order ${k} before the kill`);
-  const part = (await cl.inspect(viewer, 'merchant', m)).partition;
+  const part = await partition();
 
   const t0 = Date.now();
   await victim.kill('SIGKILL');
@@ -381,8 +381,5 @@ ftest('kill -9 of the controller: another node takes the role and its partitions
   t.diagnostic(`controller ${victim.id} killed: controller now ${ctl.value}; ${m} served again after ${servedMs} ms (${r.attempts} attempts), pushed to its dashboard on ${viewer.id} ${dash.seenAt.get(r.accepted.seq) - t0} ms after the kill`);
 
   for (let k = 5; k <= 6; k++) await post(k, `order ${k} after the takeover`);
-  const read = await cl.readStream(viewer, token, stream, { expect: acked.length, timeoutMs: 30000, registry: clients });
-  assert.deepEqual(read.entries.map((e) => [e.seq, e.id]), acked.map((a) => [a.seq, a.id]), `${stream}: exactly the acknowledged orders, in order`);
-  await dash.waitSeen(acked.map((a) => a.seq), 20000).catch(() => {});
-  assert.deepEqual(checkDashboard(dash, read.entries), [], `the dashboard of ${m} on ${viewer.id}`);
+  await check();
 });

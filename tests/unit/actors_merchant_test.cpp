@@ -635,6 +635,33 @@ class MerchantConnection : public Merchant {
     return conn;
   }
 
+  // Starts alice's connection, says hello and answers its resolve with `owner`; returns once
+  // the socket got the welcome and the pushes of seqs 1..pushed.
+  caf::actor greeted_connection(caf::scoped_actor& registry, const caf::actor& owner,
+                                uint64_t pushed) {
+    auto conn = spawn_connection(registry, "alice");
+    caf::anon_send(conn, frame_atom::value, std::string(R"({"op":"hello"})"));
+    next_resolve(registry).deliver(owner);
+    EXPECT_EQ(push_seqs(socket_->wait_for(pushed + 1)), range(1, pushed));
+    return conn;
+  }
+
+  // Starts the system with merchant m1 holding seqs 1..entries and alice's connection to it,
+  // greeted and pushed those entries; the scoped actor plays the registry.
+  struct greeted {
+    caf::actor m1;
+    caf::scoped_actor& registry;
+    caf::actor conn;
+  };
+  greeted start_greeted(uint64_t entries) {
+    start();
+    auto m1 = spawn_merchant("m1");
+    append_range(m1, 1, static_cast<int>(entries));
+    auto& registry = connection();
+    auto conn = greeted_connection(registry, m1, entries);
+    return {m1, registry, conn};
+  }
+
   void stop_connections() {
     for (auto& conn : connections_) caf::anon_send(conn, closed_atom::value);
     connections_.clear();
@@ -725,14 +752,7 @@ TEST_F(MerchantConnection, HelloReplaysThenStreamsLiveAndForwardsAcks) {
 }
 
 TEST_F(MerchantConnection, AcksWhileTheOwnerIsFoundAgainAreNotLost) {
-  start();
-  auto m1 = spawn_merchant("m1");
-  append_range(m1, 1, 2);
-  auto& registry = connection();
-  auto conn = spawn_connection(registry, "alice");
-  caf::anon_send(conn, frame_atom::value, std::string(R"({"op":"hello"})"));
-  next_resolve(registry).deliver(m1);
-  ASSERT_EQ(push_seqs(socket_->wait_for(3)), range(1, 2));
+  auto [m1, registry, conn] = start_greeted(2);
 
   // The owner stops; the connection asks the registry again and resumes where it was.
   caf::anon_send_exit(m1, caf::exit_reason::kill);
@@ -752,14 +772,7 @@ TEST_F(MerchantConnection, AcksWhileTheOwnerIsFoundAgainAreNotLost) {
 // keep the dead connection's memory until the owner stops (a leak per connection ever made).
 // The connection's memory block is gone once no weak reference but this test's is left.
 TEST_F(MerchantConnection, AClosedConnectionLeavesNoReferenceOnItsOwner) {
-  start();
-  auto m1 = spawn_merchant("m1");
-  append_range(m1, 1, 1);
-  auto& registry = connection();
-  auto conn = spawn_connection(registry, "alice");
-  caf::anon_send(conn, frame_atom::value, std::string(R"({"op":"hello"})"));
-  next_resolve(registry).deliver(m1);
-  ASSERT_EQ(push_seqs(socket_->wait_for(2)), range(1, 1));
+  auto [m1, registry, conn] = start_greeted(1);
   const caf::actor_addr addr = conn.address();
   {
     caf::scoped_actor watcher{*sys_};

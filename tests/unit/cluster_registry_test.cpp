@@ -128,59 +128,69 @@ TEST_F(Registry, SealOfAPartitionWithNoOwnerAnswersAtOnce) {
   EXPECT_TRUE(sealed);
 }
 
-// Liveness probes (cluster/peer_probe.hpp): a registry pings the peers it knows; one that
-// answers stays responsive, one whose mailbox nobody reads (a hung process: the connection
-// stands, no answer comes) turns unresponsive after unresponsive_after, and answers again
-// once it reads its mailbox.
-TEST(RegistryProbe, AnsweringPeerStaysResponsiveAndASilentOneDoesNot) {
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  auto no_owner = owner_factory([](caf::local_actor*, const std::string&) { return caf::actor{}; });
-  auto view_a = std::make_shared<cluster_view>("a");
-  auto view_b = std::make_shared<cluster_view>("b");
-  view_a->set_liveness({20ms, 150ms});
-  view_b->set_liveness({20ms, 150ms});
-  auto a = sys.spawn(registry, no_owner, view_a);
-  auto b = sys.spawn(registry, no_owner, view_b);
-  caf::scoped_actor hung{sys};
-  caf::anon_send(a, hello_atom::value, std::string("b"), caf::actor_cast<caf::actor>(b));
-  caf::anon_send(a, hello_atom::value, std::string("c"), caf::actor_cast<caf::actor>(hung));
+// Registry "a" with two peers in one actor system, probing every 20 ms (silent after 150 ms):
+// registry "b", which answers, and "c", a scoped actor whose mailbox nobody reads unless the
+// test does (a hung process: the connection stands, no answer comes).
+class RegistryProbe : public ::testing::Test {
+ protected:
+  static caf::actor_system_config& quiet(caf::actor_system_config& cfg) {
+    cfg.set("scheduler.max-threads", 2);
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    return cfg;
+  }
+  void SetUp() override {
+    view_a_->set_liveness({20ms, 150ms});
+    view_b_->set_liveness({20ms, 150ms});
+    auto no_owner =
+        owner_factory([](caf::local_actor*, const std::string&) { return caf::actor{}; });
+    a_ = sys_.spawn(registry, no_owner, view_a_);
+    b_ = sys_.spawn(registry, no_owner, view_b_);
+  }
+  // Introduces b and c to a: from then on a pings them.
+  void connect_peers() {
+    caf::anon_send(a_, hello_atom::value, std::string("b"), caf::actor_cast<caf::actor>(b_));
+    caf::anon_send(a_, hello_atom::value, std::string("c"), caf::actor_cast<caf::actor>(hung_));
+  }
+  // c reads its mailbox and answers the pings in it until a counts it responsive again.
+  void wake_hung_peer() {
+    for (int i = 0; i < 40 && !view_a_->peer_responsive("c"); ++i)
+      hung_->receive([](ping_atom) { return true; }, caf::after(50ms) >> [] {});
+  }
+  void TearDown() override {
+    caf::anon_send_exit(a_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(b_, caf::exit_reason::user_shutdown);
+  }
+
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_{quiet(cfg_)};
+  std::shared_ptr<cluster_view> view_a_ = std::make_shared<cluster_view>("a");
+  std::shared_ptr<cluster_view> view_b_ = std::make_shared<cluster_view>("b");
+  registry_actor a_;
+  registry_actor b_;
+  caf::scoped_actor hung_{sys_};
+};
+
+// Liveness probes (cluster/peer_probe.hpp): one that answers stays responsive, the hung one
+// turns unresponsive after unresponsive_after, and answers again once it reads its mailbox.
+TEST_F(RegistryProbe, AnsweringPeerStaysResponsiveAndASilentOneDoesNot) {
+  connect_peers();
   std::this_thread::sleep_for(500ms);
-  EXPECT_TRUE(view_a->peer_connected("b"));
-  EXPECT_TRUE(view_a->peer_responsive("b")) << view_a->peer_silence("b").count() << " ms";
-  EXPECT_TRUE(view_a->peer_connected("c"));
-  EXPECT_FALSE(view_a->peer_responsive("c"));
-  EXPECT_GE(view_a->peer_silence("c"), 150ms);
-  // The hung peer wakes up and answers the pings in its mailbox (the latest one counts).
-  for (int i = 0; i < 40 && !view_a->peer_responsive("c"); ++i)
-    hung->receive([](ping_atom) { return true; }, caf::after(50ms) >> [] {});
-  EXPECT_TRUE(view_a->peer_responsive("c"));
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  EXPECT_TRUE(view_a_->peer_connected("b"));
+  EXPECT_TRUE(view_a_->peer_responsive("b")) << view_a_->peer_silence("b").count() << " ms";
+  EXPECT_TRUE(view_a_->peer_connected("c"));
+  EXPECT_FALSE(view_a_->peer_responsive("c"));
+  EXPECT_GE(view_a_->peer_silence("c"), 150ms);
+  wake_hung_peer();  // the latest ping it answers counts
+  EXPECT_TRUE(view_a_->peer_responsive("c"));
 }
 
 // A peer that falls silent is told to every connection on the node (they leave its owners:
 // actors/connection.cpp), once per outage; a peer that answers is never told.
-TEST(RegistryProbe, ConnectionsAreToldOncePerOutageOfASilentPeer) {
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  auto no_owner = owner_factory([](caf::local_actor*, const std::string&) { return caf::actor{}; });
-  auto view_a = std::make_shared<cluster_view>("a");
-  auto view_b = std::make_shared<cluster_view>("b");
-  view_a->set_liveness({20ms, 150ms});
-  view_b->set_liveness({20ms, 150ms});
-  auto a = sys.spawn(registry, no_owner, view_a);
-  auto b = sys.spawn(registry, no_owner, view_b);
-  caf::scoped_actor hung{sys};
-  caf::scoped_actor conn{sys};
-  caf::anon_send(a, connected_atom::value, caf::actor_cast<caf::actor>(conn),
+TEST_F(RegistryProbe, ConnectionsAreToldOncePerOutageOfASilentPeer) {
+  caf::scoped_actor conn{sys_};
+  caf::anon_send(a_, connected_atom::value, caf::actor_cast<caf::actor>(conn),
                  std::string("merchant:m1"));
-  caf::anon_send(a, hello_atom::value, std::string("b"), caf::actor_cast<caf::actor>(b));
-  caf::anon_send(a, hello_atom::value, std::string("c"), caf::actor_cast<caf::actor>(hung));
+  connect_peers();
   // What the connection is told within `window`.
   auto told = [&](std::chrono::milliseconds window) {
     std::vector<caf::node_id> nodes;
@@ -192,17 +202,14 @@ TEST(RegistryProbe, ConnectionsAreToldOncePerOutageOfASilentPeer) {
   };
   const auto first = told(600ms);
   ASSERT_EQ(first.size(), 1u) << "told once of c, silent all along; never of b, which answers";
-  EXPECT_EQ(first[0], hung->node());
-  // c answers again, then falls silent again: a second outage, told again.
-  for (int i = 0; i < 40 && !view_a->peer_responsive("c"); ++i)
-    hung->receive([](ping_atom) { return true; }, caf::after(50ms) >> [] {});
-  ASSERT_TRUE(view_a->peer_responsive("c"));
+  EXPECT_EQ(first[0], hung_->node());
+  // c answers again for a while, then falls silent again: a second outage, told again.
+  wake_hung_peer();
+  ASSERT_TRUE(view_a_->peer_responsive("c"));
   for (auto until = std::chrono::steady_clock::now() + 100ms;
        std::chrono::steady_clock::now() < until;)
-    hung->receive([](ping_atom) { return true; }, caf::after(10ms) >> [] {});
+    hung_->receive([](ping_atom) { return true; }, caf::after(10ms) >> [] {});
   EXPECT_EQ(told(600ms).size(), 1u);
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace
