@@ -438,6 +438,11 @@ void durable_stream::on_down(const caf::down_msg& msg) {
   subscribers_.erase(msg.source);
 }
 
+void durable_stream::release_idle_memory() {
+  unflushed_.release_if_empty();
+  in_flight_.release_if_empty();
+}
+
 bool durable_stream::idle() const {
   return subscribers_.empty() && unflushed_.empty() && in_flight_.empty() && polls_.empty();
 }

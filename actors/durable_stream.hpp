@@ -16,6 +16,7 @@
 
 #include "actors/connection_actor.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/lazy_deque.hpp"
 #include "actors/push_port.hpp"
 #include "codec/metrics.hpp"
 #include "config/config.hpp"
@@ -98,6 +99,8 @@ class durable_stream {
 
   // No subscribers, no appends in flight, no waiting polls.
   bool idle() const;
+  // Frees the append queues' storage while they are empty (called at the idle checks).
+  void release_idle_memory();
 
   // Live state as JSON, for sbctl and /admin.
   std::string describe() const;
@@ -181,10 +184,10 @@ class durable_stream {
   bool tick_scheduled_ = false;
   bool caller_expiry_scheduled_ = false;
   bool failed_ = false;
-  std::deque<pending_append> unflushed_;                    // appended, not yet submitted
-  std::deque<pending_append> in_flight_;                    // submitted, not yet durable
+  lazy_deque<pending_append> unflushed_;                    // appended, not yet submitted
+  lazy_deque<pending_append> in_flight_;                    // submitted, not yet durable
   std::unordered_map<std::string, uint64_t> pending_keys_;  // idempotency key → seq
-  std::deque<cached_entry> tail_;
+  lazy_deque<cached_entry> tail_;
   std::unordered_map<caf::actor_addr, subscriber> subscribers_;
   std::unordered_map<std::string, uint64_t> acked_;
   std::vector<poll_waiter> polls_;

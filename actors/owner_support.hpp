@@ -26,6 +26,7 @@ caf::behavior owner_behavior(caf::stateful_actor<State>* self, const stream_deps
   const auto every = deps.cfg->delivery.owner_idle_stop;
   self->delayed_send(self, every, idle_atom::value, false);
   caf::message_handler idle{[self, every](idle_atom, bool was_idle) {
+    self->state.stream->release_idle_memory();
     const bool idle_now = self->state.stream->idle();
     if (idle_now && was_idle) return self->quit();
     self->delayed_send(self, every, idle_atom::value, idle_now);
