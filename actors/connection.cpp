@@ -195,6 +195,14 @@ void join_pool(self_ptr self, const connection_deps& deps) {
       retry);
 }
 
+// Forgets the link's owner (down, or left behind on a silent node) and subscribes again,
+// resuming after the last seq the socket got.
+void subscribe_again(self_ptr self, const connection_deps& deps, stream_link& l) {
+  l.owner = nullptr;
+  l.sent = sent_of(l);
+  subscribe(self, deps, l.stream, l.sent, true);
+}
+
 // Ends the connection. Its monitors on owners and on the pool go first: CAF 0.17 keeps a dead
 // monitor's entry on the monitored actor, and that entry's weak reference keeps the dead
 // connection actor's memory block (~1.2 KB) until the monitored actor itself stops: for every
@@ -222,9 +230,7 @@ void leave_owners_on(self_ptr self, const connection_deps& deps, const caf::node
     if (l.owner && l.owner.node() == node) {
       self->demonitor(l.owner);
       l.abandoned = l.owner.address();
-      l.owner = nullptr;
-      l.sent = sent_of(l);
-      subscribe(self, deps, l.stream, l.sent, true);
+      subscribe_again(self, deps, l);
     }
 }
 
@@ -386,14 +392,10 @@ connection_actor::behavior_type connection(
     auto& st = self->state;
     if (st.chat && st.chat->pool && st.chat->pool.address() == msg.source) {
       st.chat->pool = nullptr;
-      return join_pool(self, self->state.deps);
+      return join_pool(self, st.deps);
     }
     for (auto& l : st.links)
-      if (l.owner && l.owner.address() == msg.source) {
-        l.owner = nullptr;
-        l.sent = sent_of(l);
-        return subscribe(self, self->state.deps, l.stream, l.sent, true);
-      }
+      if (l.owner && l.owner.address() == msg.source) return subscribe_again(self, st.deps, l);
   });
   return {
       [self](frame_atom, const std::string& text) { on_frame(self, self->state.deps, text); },

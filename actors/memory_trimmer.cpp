@@ -25,8 +25,7 @@ size_t jemalloc_stat(mallctl_fn ctl, const char* name) {
   return ctl(name, &value, &size, nullptr, 0) == 0 ? value : 0;
 }
 
-}  // namespace
-
+// Bytes the allocator holds resident beyond what is allocated (freed, not yet returned).
 size_t heap_free_bytes() {
   if (auto ctl = jemalloc_ctl()) {
     uint64_t epoch = 1;  // refreshes jemalloc's cached statistics
@@ -39,6 +38,7 @@ size_t heap_free_bytes() {
   return mallinfo2().fordblks;
 }
 
+// Returns them to the kernel.
 void trim_heap() {
   if (auto ctl = jemalloc_ctl()) {
     ctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // 4096: MALLCTL_ARENAS_ALL
@@ -46,6 +46,8 @@ void trim_heap() {
   }
   malloc_trim(0);
 }
+
+}  // namespace
 
 caf::behavior memory_trimmer(caf::event_based_actor* self, std::chrono::milliseconds every,
                              size_t slack) {

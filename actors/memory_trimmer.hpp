@@ -15,10 +15,4 @@ namespace sb {
 caf::behavior memory_trimmer(caf::event_based_actor* self, std::chrono::milliseconds every,
                              size_t slack);
 
-// Bytes the allocator holds resident beyond what is allocated (freed, not yet returned).
-size_t heap_free_bytes();
-
-// Returns them to the kernel.
-void trim_heap();
-
 }  // namespace sb

@@ -93,11 +93,12 @@ try {
 }
 
 // Per nemesis: every merchant's failover time of every round.
+const samples = (rs, key) => rs.flatMap((r) => Object.values(r[key] ?? {})).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
 const summary = {};
 for (const n of P.nemeses) {
   const rs = results.filter((r) => r.nemesis === n);
-  const times = rs.flatMap((r) => Object.values(r.failoverMs ?? {})).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
-  const pushes = rs.flatMap((r) => Object.values(r.pushFailoverMs ?? {})).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  const times = samples(rs, 'failoverMs');
+  const pushes = samples(rs, 'pushFailoverMs');
   summary[n] = { rounds: rs.length, samples: times.length, p50: pct(times, 50), p99: pct(times, 99), max: times.at(-1) ?? null, push_p50: pct(pushes, 50), push_max: pushes.at(-1) ?? null, failed: rs.filter((r) => r.problems.length).length, not_converged: rs.filter((r) => r.convergence?.length).length, after_heal: rs.filter((r) => r.servedOnlyAfterHeal).length };
 }
 console.log('\nfailover (fault → first 202 on the new owner; push: → that order on the dashboard of another node), ms, all merchants of all rounds');

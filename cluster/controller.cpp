@@ -72,9 +72,9 @@ void controller::campaign() {
 // middleman for suspect_after, or silent to pings for unresponsive_after), the deputy, the
 // member with the smallest id that is not suspected itself, deletes the key if it still names
 // that node, and campaigns (with two members nobody is a majority: the lease decides). A
-// controller suspected wrongly only loses the role: every record
-// write is compare-and-swap, and a takeover fences the old owner whatever a controller believes.
-// At most once per second, so a controller that etcd still reaches cannot make it flap faster.
+// controller suspected wrongly only loses the role: every record write is compare-and-swap,
+// and a takeover fences the old owner whatever a controller believes. At most once per
+// second, so a controller that etcd still reaches cannot make it flap faster.
 void controller::depose_lost_controller() {
   const auto ctrl = view_->controller();
   const auto why = suspicion(ctrl);
@@ -84,14 +84,13 @@ void controller::depose_lost_controller() {
   // take the role from a controller the others still reach.
   const auto members = view_->members();
   size_t heard = 0;
-  for (const auto& [id, m] : members)
-    if (id != ctrl && !suspect(id)) ++heard;
-  if (2 * heard <= members.size()) return;
+  std::string deputy;  // members are ordered by id: the first one heard
   for (const auto& [id, m] : members) {
     if (id == ctrl || suspect(id)) continue;
-    if (id != view_->self()) return;  // another node is the deputy
-    break;
+    if (deputy.empty()) deputy = id;
+    ++heard;
   }
+  if (2 * heard <= members.size() || deputy != view_->self()) return;
   last_depose_ = clock::now();
   std::string error;
   const auto key = etcd_keys::controller_key(opts_.prefix);

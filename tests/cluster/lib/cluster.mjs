@@ -789,9 +789,10 @@ export async function connectClient(node, token, { resume, registry, timeoutMs =
 }
 
 // A merchant dashboard that keeps what it saw of `orders:<merchant>`:
-//   seen: Map seq → id (first delivery), seenAt: Map seq → when, deliveries (every push), dups (redeliveries of the
-//   same seq and id), conflicts (a seq delivered with another id), errors (error frames),
-//   closes [{node, code, reason, reconnected}], connections (nodes connected to, in order).
+//   seen: Map seq → id (first delivery), seenAt: Map seq → when (first delivery), deliveries
+//   (every push), dups (redeliveries of the same seq and id), conflicts (a seq delivered with
+//   another id), errors (error frames), closes [{node, code, reason, reconnected}], connections
+//   (nodes connected to, in order).
 // It acks the highest contiguous seq it has (with autoAck). When a socket closes that the test
 // did not close, `reconnectTo(dash, closeInfo)` may name a node to reconnect to (hello with
 // resume {stream: contiguous}); without one the close just stays recorded.
@@ -805,7 +806,7 @@ export class Dashboard {
     this.reconnectTo = reconnectTo;
     this.registry = registry;
     this.seen = new Map();
-    this.seenAt = new Map(); // seq → Date.now() of its first delivery
+    this.seenAt = new Map();
     this.deliveries = 0;
     this.dups = 0;
     this.conflicts = [];
@@ -861,8 +862,7 @@ export class Dashboard {
     if (had === undefined) {
       this.seen.set(f.seq, f.id);
       this.seenAt.set(f.seq, Date.now());
-    }
-    else if (had === f.id) this.dups++;
+    } else if (had === f.id) this.dups++;
     else this.conflicts.push({ seq: f.seq, first: had, then: f.id });
     while (this.seen.has(this.contiguous + 1)) this.contiguous++;
     if (this.autoAck && this.contiguous > this.acked && this.ws?.isOpen) {

@@ -584,8 +584,9 @@ export const CHAOS_ARGS = ['--replication-factor', '3', ...AUTH, ...LIMITS];
 // no id or order twice, no order nobody posted, the same history through every node, the
 // dashboards saw exactly it and kept their sockets, every backup of the merchants' partitions
 // live at the owner's position (replicas converge). Resolves {nemesis, victim, failoverMs:
-// {m: ms}, pushFailoverMs: {m: ms} (fault → that first order pushed to the dashboard), slowestMs, tookOver, epochs, minority, problems: [...]} — never throws for a failed
-// check (problems), only for a broken harness.
+// {m: ms}, pushFailoverMs: {m: ms} (fault → that first order pushed to the dashboard),
+// slowestMs, tookOver, epochs, minority, problems: [...]} — never throws for a failed check
+// (problems), only for a broken harness.
 export async function chaosRound(c, nemesisName, { round = 0, tag = `${nemesisName}${round}`, merchants: nm = 2, warm = 10, after = 5, holdMs = 6000, boundMs = 15000, registry = [], aborted = () => false, log = () => {} } = {}) {
   const nemesis = NEMESES[nemesisName];
   if (!nemesis) throw new Error(`no nemesis ${nemesisName}`);
